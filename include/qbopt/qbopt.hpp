@@ -1,0 +1,10 @@
+#pragma once
+// The public API of qbopt in one include.
+#include <qbopt/micromaser.hpp>
+#include <qbopt/model.hpp>
+#include <qbopt/observables.hpp>
+#include <qbopt/qubit.hpp>
+#include <qbopt/schedule.hpp>
+#include <qbopt/simulate.hpp>
+#include <qbopt/state.hpp>
+#include <qbopt/version.hpp>

@@ -1,0 +1,40 @@
+#pragma once
+// A charging protocol: batches of identical qubits (Fig. 2b), or one qubit per collision.
+#include <qbopt/qubit.hpp>
+#include <string>
+#include <vector>
+
+namespace qbopt {
+
+struct Batch {
+  Qubit qubit;
+  long count = 1;      // number of identical qubits, >= 1
+  bool fixed = false;  // excluded from optimization
+};
+
+class Schedule {
+ public:
+  Schedule() = default;
+  explicit Schedule(std::vector<Batch> batches);
+  // One qubit per collision (per-collision control, noise ensembles).
+  static Schedule per_collision(const std::vector<Qubit>& qubits);
+
+  const std::vector<Batch>& batches() const { return batches_; }
+  std::vector<Batch>& batches() { return batches_; }
+  long collisions() const;  // n = sum of counts
+  // Count-weighted means over all n qubits (Eq. (11) with non-identical qubits).
+  double mean_c() const;
+  double mean_q() const;
+  // The qubit of collision k (1-based, 1..n).
+  Qubit qubit_at(long k) const;
+  // Throws std::invalid_argument naming the batch and the bad value.
+  void validate() const;
+
+ private:
+  std::vector<Batch> batches_;
+};
+
+// Parses "c,q,count" or "c,q,count,fixed"; throws std::invalid_argument quoting the text.
+Batch parse_batch(const std::string& text);
+
+}  // namespace qbopt

@@ -1,0 +1,53 @@
+#pragma once
+// The battery state in the real symmetric representation of PHYSICS.md section 2:
+// rho_mn = (-i)^(m-n) r_mn with r real symmetric.
+#include <Eigen/Dense>
+#include <complex>
+
+namespace qbopt {
+
+// A real symmetric N x N matrix on the Fock levels 0..N-1, stored so that the collision
+// stencil can read its neighbours without bounds checks: a zero border around the matrix,
+// the lower triangle plus the first super-diagonal kept valid. The same type holds states
+// r and their adjoints (cotangents) in reverse mode.
+class State {
+ public:
+  State() = default;
+  // |0><0| on N levels.
+  explicit State(int N);
+  // From a dense real symmetric matrix (only its lower triangle is read).
+  static State from_matrix(const Eigen::MatrixXd& r);
+  // Zero matrix (for adjoints).
+  static State zeros(int N);
+
+  int dim() const { return N_; }
+  // Highest level that can be non-zero (after k collisions from |0>, min(k, N-1)).
+  int top() const { return top_; }
+  // True while every off-diagonal element is zero (c = 0 charging keeps it so).
+  bool diagonal() const { return diagonal_; }
+
+  double operator()(int m, int n) const { return m >= n ? at(m, n) : at(n, m); }
+  Eigen::MatrixXd matrix() const;                       // dense r (N x N)
+  Eigen::MatrixXcd density_matrix() const;              // rho = D r D^dag, D = diag((-i)^m)
+
+  // Raw access for kernels (see detail/layout): element (m, n) at data()[(m+1) + (n+1)*ld()].
+  int ld() const { return N_ + 2; }
+  double* data() { return buf_.data(); }
+  const double* data() const { return buf_.data(); }
+  double& at(int m, int n) { return buf_.data()[(m + 1) + (n + 1) * (N_ + 2)]; }
+  double at(int m, int n) const { return buf_.data()[(m + 1) + (n + 1) * (N_ + 2)]; }
+  void set_top(int t) { top_ = t; }
+  void set_diagonal(bool d) { diagonal_ = d; }
+  // Copy the sub-diagonal onto the super-diagonal for levels 0..top (stencil invariant).
+  void mirror_superdiagonal();
+  // Set every stored element to zero, keep N.
+  void clear();
+
+ private:
+  int N_ = 0;
+  int top_ = 0;
+  bool diagonal_ = true;
+  Eigen::MatrixXd buf_;  // (N+2) x (N+2), column-major, zero border
+};
+
+}  // namespace qbopt

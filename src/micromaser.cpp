@@ -1,0 +1,200 @@
+#include <qbopt/micromaser.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace qbopt {
+
+namespace {
+
+// The eight stencil weights of column n in the forward map (PHYSICS.md section 2):
+// r'_mn = C_m (w0 r_mn + w1 r_m,n-1) + C_m+1 (w2 r_mn + w3 r_m,n+1)
+//       + S_m (w4 r_m-1,n-1 + w5 r_m-1,n) + S_m+1 (w6 r_m+1,n+1 + w7 r_m+1,n)
+struct Weights {
+  double w[8];
+};
+
+Weights forward_weights(const double* C, const double* S, int n, double q, double kappa) {
+  return {{q * C[n], kappa * S[n], (1 - q) * C[n + 1], -kappa * S[n + 1], (1 - q) * S[n],
+           kappa * C[n], q * S[n + 1], -kappa * C[n + 1]}};
+}
+
+// Column n, rows m = n .. n+len-1 of the forward stencil with vectors (Cv, Sv) in m and
+// weights w; X points at element (0, 0) of a State buffer with leading dimension ld.
+// out[i] (+)= value at row n+i.
+template <bool Accumulate>
+inline void forward_column(const double* __restrict Cv, const double* __restrict Sv,
+                           const Weights& W, const double* __restrict X, int ld, int n, int len,
+                           double* __restrict out) {
+  const double* x0 = X + n + n * ld;  // (m, n) with m = n + i
+  const double* xl = x0 - ld;         // (m, n-1)
+  const double* xr = x0 + ld;         // (m, n+1)
+  const double* cm = Cv + n;
+  const double* sm = Sv + n;
+  const double *w = W.w;
+#pragma GCC ivdep
+  for (int i = 0; i < len; ++i) {
+    double v = cm[i] * (w[0] * x0[i] + w[1] * xl[i]) + cm[i + 1] * (w[2] * x0[i] + w[3] * xr[i]) +
+               sm[i] * (w[4] * xl[i - 1] + w[5] * x0[i - 1]) +
+               sm[i + 1] * (w[6] * xr[i + 1] + w[7] * x0[i + 1]);
+    if constexpr (Accumulate)
+      out[i] += v;
+    else
+      out[i] = v;
+  }
+}
+
+// Frobenius product over a full symmetric matrix from one lower column segment starting on
+// the diagonal: off-diagonal elements count twice.
+inline double column_dot(const double* a, const double* b, int len) {
+  double s = 0;
+  for (int i = 0; i < len; ++i) s += a[i] * b[i];
+  return 2 * s - a[0] * b[0];
+}
+
+}  // namespace
+
+Micromaser::Micromaser(double g, int N) : g_(g), N_(N) {
+  if (!std::isfinite(g)) throw std::invalid_argument("g must be finite, got " + std::to_string(g));
+  if (N < 2) throw std::invalid_argument("N must be >= 2, got " + std::to_string(N));
+  // Padded by one at the front so that index n = -1 exists (S_-1 is never used with a
+  // non-zero neighbour; it is 0) and up to n = N+1.
+  C_.assign(N + 3, 0.0);
+  S_.assign(N + 3, 0.0);
+  dC_.assign(N + 3, 0.0);
+  dS_.assign(N + 3, 0.0);
+  for (int n = 0; n <= N + 1; ++n) {
+    const double s = std::sqrt(static_cast<double>(n));
+    C_[n + 1] = std::cos(g * s);
+    S_[n + 1] = std::sin(g * s);
+    dC_[n + 1] = -s * S_[n + 1];
+    dS_[n + 1] = s * C_[n + 1];
+  }
+  scratch_.assign(2 * (N + 2), 0.0);
+}
+
+void Micromaser::apply(const Qubit& qubit, const State& in, State& out) const {
+  if (in.dim() != N_ || out.dim() != N_)
+    throw std::invalid_argument("state dimension does not match the model's N");
+  const int T = std::min(in.top() + 1, N_ - 1);
+  const double q = qubit.q, kappa = qubit.kappa();
+  const bool diag = in.diagonal() && kappa == 0.0;
+  // Entries beyond what this call writes must be zero in `out`.
+  if (out.top() > T || (diag && !out.diagonal())) out.clear();
+  const double* C = C_.data() + 1;  // C[n] = C_n, valid for n = -1 .. N+1
+  const double* S = S_.data() + 1;
+  const int ld = in.ld();
+  const double* X = in.data() + 1 + ld;  // element (0, 0)
+  double* Y = out.data() + 1 + ld;
+  if (diag) {
+    // c = 0 on a diagonal state: the map keeps it diagonal, O(N).
+    for (int m = 0; m <= T; ++m) {
+      const double xm = X[m + m * ld];
+      const double xd = m > 0 ? X[(m - 1) * (ld + 1)] : 0.0;
+      const double xu = X[(m + 1) * (ld + 1)];
+      Y[m * (ld + 1)] = (q * C[m] * C[m] + (1 - q) * C[m + 1] * C[m + 1]) * xm +
+                        (1 - q) * S[m] * S[m] * xd + q * S[m + 1] * S[m + 1] * xu;
+    }
+  } else {
+    for (int n = 0; n <= T; ++n) {
+      const Weights w = forward_weights(C, S, n, q, kappa);
+      forward_column<false>(C, S, w, X, ld, n, T - n + 1, Y + n + n * ld);
+    }
+  }
+  out.set_top(T);
+  out.set_diagonal(diag);
+  out.mirror_superdiagonal();
+}
+
+void Micromaser::apply_transpose(const Qubit& qubit, const State& lambda, State& out,
+                                 int top) const {
+  State r = State::zeros(N_);
+  r.set_top(top);
+  r.set_diagonal(false);
+  pullback(qubit, r, lambda, out, false);
+}
+
+ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const State& lambda_in,
+                                       State& lambda_out, bool with_g) const {
+  if (r.dim() != N_ || lambda_in.dim() != N_ || lambda_out.dim() != N_)
+    throw std::invalid_argument("state dimension does not match the model's N");
+  const int T = r.top();
+  // A diagonal r only pairs with the diagonal of the adjoint, but the c-derivative and the
+  // next step need its first off-diagonal too: keep bands 0 and 1.
+  const int band = r.diagonal() ? 1 : N_;
+  const double q = qubit.q, kappa = qubit.kappa();
+  const double* C = C_.data() + 1;
+  const double* S = S_.data() + 1;
+  const int ld = r.ld();
+  const double* X = lambda_in.data() + 1 + ld;
+  const double* R = r.data() + 1 + ld;
+  double* Y = lambda_out.data() + 1 + ld;
+  double dA = 0, dB = 0, dK = 0;
+  // Phi^T(L) = q A^T L + (1-q) B^T L + kappa K^T L, elementwise for m >= n:
+  //   A^T L = C_m C_n L_mn + S_m S_n L_m-1,n-1
+  //   B^T L = C_m+1 C_n+1 L_mn + S_m+1 S_n+1 L_m+1,n+1
+  //   K^T L = C_m (S_n+1 L_m,n+1 - S_n L_m,n-1) + C_n (S_m+1 L_m+1,n - S_m L_m-1,n)
+  // and <L, A r> = <A^T L, r> etc. give the parameter derivatives in the same pass.
+  for (int n = 0; n <= T; ++n) {
+    const int len = std::min(T, n + band) - n + 1;
+    const double* x0 = X + n + n * ld;
+    const double* xl = x0 - ld;
+    const double* xr = x0 + ld;
+    const double* rr = R + n + n * ld;
+    const double* cm = C + n;
+    const double* sm = S + n;
+    double* y = Y + n + n * ld;
+    const double Cn = C[n], Cn1 = C[n + 1], Sn = S[n], Sn1 = S[n + 1];
+    double a = 0, b = 0, k = 0;
+#pragma GCC ivdep
+    for (int i = 0; i < len; ++i) {
+      const double tA = cm[i] * Cn * x0[i] + sm[i] * Sn * xl[i - 1];
+      const double tB = cm[i + 1] * Cn1 * x0[i] + sm[i + 1] * Sn1 * xr[i + 1];
+      const double tK = cm[i] * (Sn1 * xr[i] - Sn * xl[i]) + Cn * (sm[i + 1] * x0[i + 1] - sm[i] * x0[i - 1]);
+      y[i] = q * tA + (1 - q) * tB + kappa * tK;
+      const double w = i == 0 ? 1.0 : 2.0;  // symmetric matrix: off-diagonals count twice
+      a += w * tA * rr[i];
+      b += w * tB * rr[i];
+      k += w * tK * rr[i];
+    }
+    dA += a;
+    dB += b;
+    dK += k;
+  }
+  lambda_out.set_top(T);
+  lambda_out.set_diagonal(false);
+  lambda_out.mirror_superdiagonal();
+
+  ParameterGradient grad;
+  const double s = std::sqrt(q * (1 - q));
+  // d kappa / dq = c (1-2q) / (2 sqrt(q(1-q))) diverges at q in {0, 1} when c > 0; it is
+  // evaluated 1e-10 inside the interval so the optimizer sees a large finite slope, not NaN.
+  const double qc = std::clamp(q, 1e-10, 1 - 1e-10);
+  const double dkappa_dq = qubit.c * (1 - 2 * qc) / (2 * std::sqrt(qc * (1 - qc)));
+  grad.q = dA - dB + dkappa_dq * dK;
+  grad.c = s * dK;
+  if (with_g) {
+    // d/dg of Phi(r) by the product rule: the stencil with (dC, dS) in m, plus the stencil
+    // with the g-derivatives of the column weights.
+    const double* dC = dC_.data() + 1;
+    const double* dS = dS_.data() + 1;
+    const int rband = r.diagonal() ? 1 : N_;
+    double* tmp = scratch_.data();
+    double dg = 0;
+    for (int n = 0; n <= T; ++n) {
+      const int len = std::min(T, n + rband) - n + 1;
+      const Weights w = forward_weights(C, S, n, q, kappa);
+      const Weights dw = {{q * dC[n], kappa * dS[n], (1 - q) * dC[n + 1], -kappa * dS[n + 1],
+                           (1 - q) * dS[n], kappa * dC[n], q * dS[n + 1], -kappa * dC[n + 1]}};
+      forward_column<false>(dC, dS, w, R, ld, n, len, tmp);
+      forward_column<true>(C, S, dw, R, ld, n, len, tmp);
+      dg += column_dot(tmp, X + n + n * ld, len);
+    }
+    grad.g = dg;
+  }
+  return grad;
+}
+
+}  // namespace qbopt

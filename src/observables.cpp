@@ -1,0 +1,97 @@
+#include <qbopt/observables.hpp>
+
+#include <algorithm>
+#include <numeric>
+
+namespace qbopt {
+
+double energy(const State& r) {
+  double e = 0;
+  for (int m = 1; m <= r.top(); ++m) e += m * r.at(m, m);
+  return e;
+}
+
+double purity(const State& r) {
+  double p = 0;
+  for (int n = 0; n <= r.top(); ++n) {
+    p += r.at(n, n) * r.at(n, n);
+    if (r.diagonal()) continue;
+    for (int m = n + 1; m <= r.top(); ++m) p += 2 * r.at(m, n) * r.at(m, n);
+  }
+  return p;
+}
+
+double trace(const State& r) {
+  double t = 0;
+  for (int m = 0; m <= r.top(); ++m) t += r.at(m, m);
+  return t;
+}
+
+double leakage(const State& r) { return 1.0 - trace(r); }
+
+std::vector<double> populations(const State& r) {
+  std::vector<double> p(r.dim(), 0.0);
+  for (int m = 0; m <= r.top(); ++m) p[m] = r.at(m, m);
+  return p;
+}
+
+namespace {
+// Eigen-decomposition of the populated block 0..top (the rest of r is zero).
+Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> decompose(const State& r, bool vectors) {
+  const int d = r.top() + 1;
+  Eigen::MatrixXd block(d, d);
+  for (int n = 0; n < d; ++n)
+    for (int m = n; m < d; ++m) block(m, n) = r.at(m, n);
+  // Only the lower triangle is read by the solver.
+  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(
+      block, vectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
+}
+}  // namespace
+
+double ergotropy(const State& r) {
+  if (r.diagonal()) {
+    // Eigenvalues are the populations; no decomposition needed.
+    std::vector<double> p = populations(r);
+    std::sort(p.begin(), p.end(), std::greater<>());
+    double passive = 0;
+    for (std::size_t k = 0; k < p.size(); ++k) passive += static_cast<double>(k) * p[k];
+    return energy(r) - passive;
+  }
+  auto es = decompose(r, false);
+  // Eigen sorts ascending; the passive state puts the largest eigenvalue on level 0.
+  const auto& ev = es.eigenvalues();
+  const int d = static_cast<int>(ev.size());
+  double passive = 0;
+  for (int k = 0; k < d; ++k) passive += k * ev(d - 1 - k);
+  return energy(r) - passive;
+}
+
+ErgotropyWithGradient ergotropy_with_gradient(const State& r) {
+  const int N = r.dim();
+  const int d = r.top() + 1;
+  Eigen::MatrixXd grad = Eigen::MatrixXd::Zero(N, N);
+  for (int m = 0; m < N; ++m) grad(m, m) = m;
+  double passive = 0;
+  if (r.diagonal()) {
+    std::vector<int> order(d);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return r.at(a, a) > r.at(b, b); });
+    for (int k = 0; k < d; ++k) {
+      passive += k * r.at(order[k], order[k]);
+      grad(order[k], order[k]) -= k;
+    }
+  } else {
+    auto es = decompose(r, true);
+    const auto& ev = es.eigenvalues();
+    const auto& V = es.eigenvectors();
+    for (int k = 0; k < d; ++k) {
+      const int j = d - 1 - k;
+      passive += k * ev(j);
+      grad.topLeftCorner(d, d).noalias() -= static_cast<double>(k) * V.col(j) * V.col(j).transpose();
+    }
+  }
+  return {energy(r) - passive, std::move(grad)};
+}
+
+}  // namespace qbopt

@@ -1,0 +1,85 @@
+#include <qbopt/simulate.hpp>
+#include <qbopt/observables.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace qbopt {
+
+void SimulateOptions::validate() const {
+  if (samples < 0) throw std::invalid_argument("samples must be >= 0, got " + std::to_string(samples));
+}
+
+std::vector<long> log_spaced(long n, int count) {
+  std::vector<long> ks;
+  if (n < 1 || count <= 0) return ks;
+  if (count == 1) return {n};
+  const double ln = std::log(static_cast<double>(n));
+  for (int i = 0; i < count; ++i) {
+    long k = std::lround(std::exp(ln * i / (count - 1)));
+    k = std::clamp(k, 1L, n);
+    if (ks.empty() || k > ks.back()) ks.push_back(k);
+  }
+  if (ks.back() != n) ks.push_back(n);
+  return ks;
+}
+
+void propagate(const CollisionModel& model, const Schedule& schedule, long k0, long k1,
+               State& state, State& tmp, std::vector<double>* energies) {
+  long start = 0;  // collisions before the current batch
+  for (const auto& b : schedule.batches()) {
+    const long end = start + b.count;
+    for (long k = std::max(k0, start); k < std::min(k1, end); ++k) {
+      model.apply(b.qubit, state, tmp);
+      std::swap(state, tmp);
+      if (energies) energies->push_back(energy(state));
+    }
+    start = end;
+    if (start >= k1) break;
+  }
+}
+
+Trajectory simulate(const CollisionModel& model, const Schedule& schedule,
+                    const SimulateOptions& options) {
+  return simulate(model, schedule, State(model.dim()), options);
+}
+
+Trajectory simulate(const CollisionModel& model, const Schedule& schedule, const State& initial,
+                    const SimulateOptions& options) {
+  schedule.validate();
+  options.validate();
+  if (initial.dim() != model.dim())
+    throw std::invalid_argument("initial state dimension does not match the model's N");
+  const long n = schedule.collisions();
+  Trajectory tr;
+  tr.energy.reserve(static_cast<std::size_t>(n) + 1);
+  tr.final_state = initial;
+  State tmp = State::zeros(model.dim());
+  tr.energy.push_back(energy(tr.final_state));
+  const std::vector<long> ks = log_spaced(n, options.samples);
+  // Chunks end at every sample point and at least every 4096 collisions (progress checks).
+  long k = 0;
+  std::size_t next = 0;
+  while (k < n) {
+    long stop = std::min(n, k + 4096);
+    if (next < ks.size()) stop = std::min(stop, ks[next]);
+    propagate(model, schedule, k, stop, tr.final_state, tmp, &tr.energy);
+    k = stop;
+    if (next < ks.size() && ks[next] == k) {
+      const State& s = tr.final_state;
+      tr.samples.push_back({k, energy(s), ergotropy(s), purity(s), leakage(s)});
+      ++next;
+    }
+    if (options.progress && !options.progress(k, n)) {
+      // Interrupted: keep what is done, ending the samples at the last collision reached.
+      const State& s = tr.final_state;
+      if (tr.samples.empty() || tr.samples.back().k != k)
+        tr.samples.push_back({k, energy(s), ergotropy(s), purity(s), leakage(s)});
+      break;
+    }
+  }
+  return tr;
+}
+
+}  // namespace qbopt

@@ -1,0 +1,59 @@
+#include <qbopt/state.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace qbopt {
+
+State::State(int N) : N_(N), top_(0), diagonal_(true) {
+  if (N < 2) throw std::invalid_argument("N must be >= 2, got " + std::to_string(N));
+  buf_ = Eigen::MatrixXd::Zero(N + 2, N + 2);
+  at(0, 0) = 1.0;
+}
+
+State State::zeros(int N) {
+  State s(N);
+  s.at(0, 0) = 0.0;
+  return s;
+}
+
+State State::from_matrix(const Eigen::MatrixXd& r) {
+  if (r.rows() != r.cols()) throw std::invalid_argument("state matrix must be square");
+  State s = zeros(static_cast<int>(r.rows()));
+  s.top_ = s.N_ - 1;
+  for (int n = 0; n < s.N_; ++n)
+    for (int m = n; m < s.N_; ++m) {
+      s.at(m, n) = r(m, n);
+      if (m != n && r(m, n) != 0.0) s.diagonal_ = false;
+    }
+  s.mirror_superdiagonal();
+  return s;
+}
+
+Eigen::MatrixXd State::matrix() const {
+  Eigen::MatrixXd r(N_, N_);
+  for (int n = 0; n < N_; ++n)
+    for (int m = 0; m < N_; ++m) r(m, n) = (*this)(m, n);
+  return r;
+}
+
+Eigen::MatrixXcd State::density_matrix() const {
+  // rho_mn = (-i)^(m-n) r_mn; (-i)^j cycles through 1, -i, -1, i.
+  static const std::complex<double> phase[4] = {{1, 0}, {0, -1}, {-1, 0}, {0, 1}};
+  Eigen::MatrixXcd rho(N_, N_);
+  for (int n = 0; n < N_; ++n)
+    for (int m = 0; m < N_; ++m) rho(m, n) = phase[((m - n) % 4 + 4) % 4] * (*this)(m, n);
+  return rho;
+}
+
+void State::mirror_superdiagonal() {
+  for (int n = 0; n + 1 <= top_ && n + 1 < N_; ++n) at(n, n + 1) = at(n + 1, n);
+}
+
+void State::clear() {
+  buf_.setZero();
+  top_ = 0;
+  diagonal_ = true;
+}
+
+}  // namespace qbopt
