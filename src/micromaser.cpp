@@ -148,20 +148,21 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
     double* y = Y + n + n * ld;
     const double Cn = C[n], Cn1 = C[n + 1], Sn = S[n], Sn1 = S[n + 1];
     double a = 0, b = 0, k = 0;
-#pragma GCC ivdep
+#pragma omp simd reduction(+ : a, b, k)
     for (int i = 0; i < len; ++i) {
       const double tA = cm[i] * Cn * x0[i] + sm[i] * Sn * xl[i - 1];
       const double tB = cm[i + 1] * Cn1 * x0[i] + sm[i + 1] * Sn1 * xr[i + 1];
       const double tK = cm[i] * (Sn1 * xr[i] - Sn * xl[i]) + Cn * (sm[i + 1] * x0[i + 1] - sm[i] * x0[i - 1]);
       y[i] = q * tA + (1 - q) * tB + kappa * tK;
-      const double w = i == 0 ? 1.0 : 2.0;  // symmetric matrix: off-diagonals count twice
-      a += w * tA * rr[i];
-      b += w * tB * rr[i];
-      k += w * tK * rr[i];
+      a += tA * rr[i];
+      b += tB * rr[i];
+      k += tK * rr[i];
     }
-    dA += a;
-    dB += b;
-    dK += k;
+    // Symmetric matrices: off-diagonal elements count twice, the diagonal one once.
+    const double r0 = rr[0];
+    dA += 2 * a - (cm[0] * Cn * x0[0] + sm[0] * Sn * xl[-1]) * r0;
+    dB += 2 * b - (cm[1] * Cn1 * x0[0] + sm[1] * Sn1 * xr[1]) * r0;
+    dK += 2 * k - (cm[0] * (Sn1 * xr[0] - Sn * xl[0]) + Cn * (sm[1] * x0[1] - sm[0] * x0[-1])) * r0;
   }
   lambda_out.set_top(T);
   lambda_out.set_diagonal(false);

@@ -1,0 +1,75 @@
+// Google Benchmark: cost of one collision (and of the fused adjoint step) against N.
+#include <benchmark/benchmark.h>
+#include <qbopt/qbopt.hpp>
+
+#include <cmath>
+#include <numbers>
+
+namespace {
+
+const double kG = std::numbers::pi / std::sqrt(15.6);
+
+// A populated state on all N levels: N collisions from |0> with coherent qubits.
+qbopt::State filled_state(const qbopt::Micromaser& model) {
+  qbopt::State s(model.dim()), t(model.dim());
+  for (int k = 0; k < model.dim(); ++k) {
+    model.apply({0.4, 0.17}, s, t);
+    std::swap(s, t);
+  }
+  return s;
+}
+
+void BM_Collision(benchmark::State& bs) {
+  const int N = static_cast<int>(bs.range(0));
+  qbopt::Micromaser model(kG, N);
+  qbopt::State s = filled_state(model), t(N);
+  for (auto _ : bs) {
+    model.apply({0.39, 0.168}, s, t);
+    std::swap(s, t);
+    benchmark::DoNotOptimize(s.data());
+  }
+  bs.SetComplexityN(N);
+}
+BENCHMARK(BM_Collision)->Arg(120)->Arg(150)->Arg(400)->Arg(1000)->Complexity(benchmark::oNSquared)
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_CollisionIncoherent(benchmark::State& bs) {
+  const int N = static_cast<int>(bs.range(0));
+  qbopt::Micromaser model(kG, N);
+  qbopt::State s(N), t(N);
+  for (int k = 0; k < N; ++k) {
+    model.apply({0.0, 0.1}, s, t);
+    std::swap(s, t);
+  }
+  for (auto _ : bs) {
+    model.apply({0.0, 0.1}, s, t);
+    std::swap(s, t);
+    benchmark::DoNotOptimize(s.data());
+  }
+}
+BENCHMARK(BM_CollisionIncoherent)->Arg(150)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+void BM_Pullback(benchmark::State& bs) {
+  const int N = static_cast<int>(bs.range(0));
+  qbopt::Micromaser model(kG, N);
+  qbopt::State r = filled_state(model);
+  qbopt::State lam = r, out(N);
+  for (auto _ : bs) {
+    auto g = model.pullback({0.39, 0.168}, r, lam, out, false);
+    benchmark::DoNotOptimize(g);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_Pullback)->Arg(150)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+void BM_Ergotropy(benchmark::State& bs) {
+  const int N = static_cast<int>(bs.range(0));
+  qbopt::Micromaser model(kG, N);
+  qbopt::State r = filled_state(model);
+  for (auto _ : bs) benchmark::DoNotOptimize(qbopt::ergotropy(r));
+}
+BENCHMARK(BM_Ergotropy)->Arg(150)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

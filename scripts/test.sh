@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, runs every test (C++ and Python).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+build=${QBOPT_BUILD_DIR:-build}
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
