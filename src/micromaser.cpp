@@ -135,7 +135,7 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
   // Phi^T(L) = q A^T L + (1-q) B^T L + kappa K^T L, elementwise for m >= n:
   //   A^T L = C_m C_n L_mn + S_m S_n L_m-1,n-1
   //   B^T L = C_m+1 C_n+1 L_mn + S_m+1 S_n+1 L_m+1,n+1
-  //   K^T L = C_m (S_n+1 L_m,n+1 - S_n L_m,n-1) + C_n (S_m+1 L_m+1,n - S_m L_m-1,n)
+  //   K^T L = C_m S_n+1 L_m,n+1 - C_m+1 S_n L_m,n-1 + C_n S_m+1 L_m+1,n - C_n+1 S_m L_m-1,n
   // and <L, A r> = <A^T L, r> etc. give the parameter derivatives in the same pass.
   for (int n = 0; n <= T; ++n) {
     const int len = std::min(T, n + band) - n + 1;
@@ -152,7 +152,8 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
     for (int i = 0; i < len; ++i) {
       const double tA = cm[i] * Cn * x0[i] + sm[i] * Sn * xl[i - 1];
       const double tB = cm[i + 1] * Cn1 * x0[i] + sm[i + 1] * Sn1 * xr[i + 1];
-      const double tK = cm[i] * (Sn1 * xr[i] - Sn * xl[i]) + Cn * (sm[i + 1] * x0[i + 1] - sm[i] * x0[i - 1]);
+      const double tK = cm[i] * Sn1 * xr[i] - cm[i + 1] * Sn * xl[i] + Cn * sm[i + 1] * x0[i + 1] -
+                        Cn1 * sm[i] * x0[i - 1];
       y[i] = q * tA + (1 - q) * tB + kappa * tK;
       a += tA * rr[i];
       b += tB * rr[i];
@@ -162,7 +163,7 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
     const double r0 = rr[0];
     dA += 2 * a - (cm[0] * Cn * x0[0] + sm[0] * Sn * xl[-1]) * r0;
     dB += 2 * b - (cm[1] * Cn1 * x0[0] + sm[1] * Sn1 * xr[1]) * r0;
-    dK += 2 * k - (cm[0] * (Sn1 * xr[0] - Sn * xl[0]) + Cn * (sm[1] * x0[1] - sm[0] * x0[-1])) * r0;
+    dK += 2 * k - (cm[0] * Sn1 * xr[0] - cm[1] * Sn * xl[0] + Cn * sm[1] * x0[1] - Cn1 * sm[0] * x0[-1]) * r0;
   }
   lambda_out.set_top(T);
   lambda_out.set_diagonal(false);
@@ -184,8 +185,9 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
     const int rband = r.diagonal() ? 1 : N_;
     double* tmp = scratch_.data();
     double dg = 0;
-    for (int n = 0; n <= T; ++n) {
-      const int len = std::min(T, n + rband) - n + 1;
+    const int T1 = std::min(T + 1, N_ - 1);  // Phi(r) reaches one level above r
+    for (int n = 0; n <= T1; ++n) {
+      const int len = std::min(T1, n + rband) - n + 1;
       const Weights w = forward_weights(C, S, n, q, kappa);
       const Weights dw = {{q * dC[n], kappa * dS[n], (1 - q) * dC[n + 1], -kappa * dS[n + 1],
                            (1 - q) * dS[n], kappa * dC[n], q * dS[n + 1], -kappa * dC[n + 1]}};

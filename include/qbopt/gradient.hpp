@@ -1,0 +1,51 @@
+#pragma once
+// A figure of merit of a schedule and its exact gradient by reverse mode (adjoint method).
+#include <qbopt/loss.hpp>
+#include <qbopt/model.hpp>
+#include <qbopt/schedule.hpp>
+
+#include <cstddef>
+#include <vector>
+
+namespace qbopt {
+
+struct GradientOptions {
+  bool gradient = true;  // false: value only
+  bool with_g = false;   // also d/dg (the coupling of the model)
+  // States kept for the backward pass. Under the budget every state is stored; above it one
+  // state every ceil(sqrt(n)) collisions is kept and the segments are recomputed, so memory
+  // grows as sqrt(n) (a 10^5-collision gradient at N = 150 needs about 120 MB).
+  std::size_t memory_budget = std::size_t(256) << 20;
+};
+
+struct LossEvaluation {
+  MeritValue merit;                          // value, ergotropy, penalty
+  double final_energy = 0;
+  std::vector<ParameterGradient> batches;    // dL/d(c, q) per batch (fixed ones included)
+  double d_g = 0;                            // dL/dg when with_g
+  bool checkpointed = false;                 // segments were recomputed
+};
+
+// L(schedule) and dL/dparameters: forward through the collisions, then the adjoint
+// Lambda_k = Phi_k^T(Lambda_k+1) + dL/dE_k diag(m) backwards from Lambda_n = dL/dr_n,
+// accumulating <Lambda_k+1, dPhi_k/dtheta (r_k)> for each batch.
+// Keeps its state storage between calls, so repeated evaluations (an optimizer) allocate once.
+class LossEvaluator {
+ public:
+  explicit LossEvaluator(GradientOptions options = {}) : options_(options) {}
+  LossEvaluation operator()(const CollisionModel& model, const Schedule& schedule,
+                            const FigureOfMerit& merit);
+  const GradientOptions& options() const { return options_; }
+
+ private:
+  GradientOptions options_;
+  std::vector<State> states_;    // stored states r_k (all, or checkpoints)
+  std::vector<State> segment_;   // recomputed states of one checkpoint segment
+  std::vector<int> batch_of_;    // batch index of each collision
+};
+
+// One-shot convenience form of LossEvaluator.
+LossEvaluation evaluate_loss(const CollisionModel& model, const Schedule& schedule,
+                             const FigureOfMerit& merit, const GradientOptions& options = {});
+
+}  // namespace qbopt

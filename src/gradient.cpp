@@ -1,0 +1,144 @@
+#include <qbopt/gradient.hpp>
+#include <qbopt/observables.hpp>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace qbopt {
+
+namespace {
+
+// Lambda from a dense symmetric matrix (lower triangle and first super-diagonal).
+void load_adjoint(const Eigen::MatrixXd& G, State& lam) {
+  const int N = lam.dim();
+  for (int n = 0; n < N; ++n)
+    for (int m = n; m < N; ++m) lam.at(m, n) = G(m, n);
+  lam.set_top(N - 1);
+  lam.set_diagonal(false);
+  lam.mirror_superdiagonal();
+}
+
+// Lambda += d * diag(m) on levels 0..top (the dL/dE_k term).
+void add_energy_cotangent(double d, int top, State& lam) {
+  if (d == 0) return;
+  for (int m = 1; m <= top; ++m) lam.at(m, m) += d * m;
+}
+
+void ensure_states(std::vector<State>& v, std::size_t count, int N) {
+  if (!v.empty() && v.front().dim() != N) v.clear();
+  while (v.size() < count) v.push_back(State::zeros(N));
+}
+
+void copy_state(const State& from, State& to) { to = from; }
+
+}  // namespace
+
+LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Schedule& schedule,
+                                         const FigureOfMerit& merit) {
+  schedule.validate();
+  const int N = model.dim();
+  const long n = schedule.collisions();
+  const auto& batches = schedule.batches();
+  const bool grad = options_.gradient;
+
+  batch_of_.resize(static_cast<std::size_t>(n));
+  {
+    long k = 0;
+    for (std::size_t b = 0; b < batches.size(); ++b)
+      for (long j = 0; j < batches[b].count; ++j) batch_of_[k++] = static_cast<int>(b);
+  }
+  auto qubit = [&](long k) -> const Qubit& { return batches[batch_of_[k]].qubit; };
+
+  // Storage plan: every state r_0..r_n when it fits the budget, else sqrt(n) checkpoints.
+  const std::size_t state_bytes = sizeof(double) * static_cast<std::size_t>(N + 2) * (N + 2);
+  const bool store_all =
+      grad && static_cast<std::size_t>(n + 1) * state_bytes <= options_.memory_budget;
+  const long stride = store_all ? 1 : std::max(1L, static_cast<long>(std::ceil(std::sqrt(double(n)))));
+
+  std::vector<double> E;
+  E.reserve(static_cast<std::size_t>(n) + 1);
+  LossEvaluation out;
+  out.checkpointed = grad && !store_all;
+
+  // Forward pass. `cur` is r_k; in store-all mode it lives in states_[k] directly.
+  State work_a(N), work_b = State::zeros(N);
+  const State* final_state = nullptr;
+  if (store_all) {
+    ensure_states(states_, static_cast<std::size_t>(n) + 1, N);
+    states_[0] = State(N);
+    E.push_back(energy(states_[0]));
+    for (long k = 0; k < n; ++k) {
+      model.apply(qubit(k), states_[k], states_[k + 1]);
+      E.push_back(energy(states_[k + 1]));
+    }
+    final_state = &states_[n];
+  } else {
+    if (grad) ensure_states(states_, static_cast<std::size_t>((n + stride - 1) / stride), N);
+    E.push_back(energy(work_a));
+    for (long k = 0; k < n; ++k) {
+      if (grad && k % stride == 0) copy_state(work_a, states_[k / stride]);
+      model.apply(qubit(k), work_a, work_b);
+      std::swap(work_a, work_b);
+      E.push_back(energy(work_a));
+    }
+    final_state = &work_a;
+  }
+
+  // The figure of merit at the end of the run.
+  ErgotropyWithGradient W = grad ? ergotropy_with_gradient(*final_state)
+                                 : ErgotropyWithGradient{ergotropy(*final_state), {}};
+  out.final_energy = E.back();
+  out.merit = merit.evaluate({E, W.value, schedule.mean_c(), schedule.mean_q()});
+  if (!grad) return out;
+
+  // Backward pass: Lambda_n = dL/dW dW/dr + dL/dE_n diag(m).
+  const MeritValue& mv = out.merit;
+  State lam = State::zeros(N), lam_next = State::zeros(N);
+  Eigen::MatrixXd G = mv.d_ergotropy * W.gradient;
+  load_adjoint(G, lam);
+  const auto dE = [&](long k) { return mv.d_energy.empty() ? 0.0 : mv.d_energy[k]; };
+  add_energy_cotangent(dE(n), N - 1, lam);
+
+  std::vector<ParameterGradient> acc(batches.size());
+  if (!store_all) ensure_states(segment_, static_cast<std::size_t>(stride), N);
+  for (long k0 = ((n - 1) / stride) * stride; k0 >= 0; k0 -= stride) {
+    const long k1 = std::min(n, k0 + stride);
+    const State* seg = nullptr;
+    if (store_all) {
+      seg = &states_[k0];
+    } else {
+      // Recompute r_k0 .. r_k1-1 from the checkpoint.
+      copy_state(states_[k0 / stride], segment_[0]);
+      for (long k = k0 + 1; k < k1; ++k) model.apply(qubit(k - 1), segment_[k - k0 - 1], segment_[k - k0]);
+      seg = segment_.data();
+    }
+    for (long k = k1 - 1; k >= k0; --k) {
+      const State& r = seg[k - k0];
+      const ParameterGradient pg = model.pullback(qubit(k), r, lam, lam_next, options_.with_g);
+      std::swap(lam, lam_next);
+      ParameterGradient& a = acc[batch_of_[k]];
+      a.c += pg.c;
+      a.q += pg.q;
+      a.g += pg.g;
+      add_energy_cotangent(dE(k), r.top(), lam);
+    }
+  }
+
+  // Through the count-weighted means of Eq. (11).
+  out.batches.resize(batches.size());
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    const double w = static_cast<double>(batches[b].count) / static_cast<double>(n);
+    out.batches[b].c = acc[b].c + mv.d_mean_c * w;
+    out.batches[b].q = acc[b].q + mv.d_mean_q * w;
+    out.d_g += acc[b].g;
+  }
+  return out;
+}
+
+LossEvaluation evaluate_loss(const CollisionModel& model, const Schedule& schedule,
+                             const FigureOfMerit& merit, const GradientOptions& options) {
+  LossEvaluator ev(options);
+  return ev(model, schedule, merit);
+}
+
+}  // namespace qbopt
