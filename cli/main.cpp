@@ -1,8 +1,13 @@
 // qbopt command-line front end: parses flags, calls the library, writes outputs.
 #include <qbopt/qbopt.hpp>
 
+#include <qbopt/gradient.hpp>
+#include <qbopt/loss.hpp>
+#include <qbopt/optimize.hpp>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <toml++/toml.h>
 
 #include <chrono>
 #include <cmath>
@@ -12,6 +17,7 @@
 #include <stdexcept>
 
 #include "io.hpp"
+#include "config.hpp"
 
 using json = nlohmann::json;
 
@@ -138,6 +144,151 @@ int run_simulate(Common& c, int samples) {
   return check_leakage(L, c);
 }
 
+
+// Options of the loss and optimize commands.
+struct LossOpts {
+  double lambda = 1.0;
+  double eta = 0.2;
+  std::string loss = "eq11";
+  void add_to(CLI::App& app) {
+    app.add_option("--lambda", lambda, "weight of the stability penalty of Eq. (11)");
+    app.add_option("--eta", eta, "fraction of the last collisions in the penalty window, (0, 1]");
+    app.add_option("--loss", loss, "figure of merit: eq11, ergotropy, energy, power");
+  }
+  LossSettings settings() const { return {lambda, eta}; }
+  void to(json& cfg) const {
+    cfg["lambda"] = lambda;
+    cfg["eta"] = eta;
+    cfg["loss"] = loss;
+  }
+};
+
+json result_numbers(const LossEvaluation& le) {
+  return {{"loss", le.merit.value}, {"ergotropy", le.merit.ergotropy}, {"penalty", le.merit.penalty},
+          {"energy", le.final_energy}};
+}
+
+std::unique_ptr<AtomicFile> open_json_out(const std::string& out) {
+  if (out.empty()) return nullptr;
+  if (extension(out) != ".json") throw std::invalid_argument("--out '" + out + "' must end in .json");
+  return std::make_unique<AtomicFile>(out);
+}
+
+int run_loss(Common& c, const LossOpts& lo, bool with_gradient) {
+  c.finish();
+  auto merit = make_figure_of_merit(lo.loss, lo.settings());
+  auto file = open_json_out(c.out);
+  Micromaser model(c.g, c.nc);
+  GradientOptions opt;
+  opt.gradient = with_gradient;
+  const LossEvaluation le = evaluate_loss(model, c.schedule, *merit, opt);
+  json cfg = c.config("loss");
+  lo.to(cfg);
+  json out = result_numbers(le);
+  out["config"] = cfg;
+  std::printf("loss %.10f  ergotropy %.6f  penalty %.6g\n", le.merit.value, le.merit.ergotropy,
+              le.merit.penalty);
+  if (with_gradient) {
+    json gr = json::array();
+    for (std::size_t b = 0; b < le.batches.size(); ++b) {
+      gr.push_back({le.batches[b].c, le.batches[b].q});
+      std::printf("batch %zu: dL/dc %.10g  dL/dq %.10g\n", b + 1, le.batches[b].c, le.batches[b].q);
+    }
+    out["gradient"] = gr;
+  }
+  if (file) {
+    file->stream() << out.dump(1) << '\n';
+    file->commit();
+  }
+  State final_state(c.nc);  // leakage of the final state
+  State tmp = State::zeros(c.nc);
+  propagate(model, c.schedule, 0, c.schedule.collisions(), final_state, tmp);
+  return check_leakage(leakage(final_state), c);
+}
+
+struct OptOpts {
+  int starts = 1;
+  std::uint64_t seed = 1;
+  int max_iterations = 200;
+  double epsilon = 1e-7;
+  bool free_g = false;
+  std::vector<double> g_range{0.1, 2.0};
+  bool progress = false;
+  void add_to(CLI::App& app) {
+    app.add_option("--starts", starts, "number of starting points (the given one, then random)");
+    app.add_option("--seed", seed, "seed of the random starting points");
+    app.add_option("--max-iterations", max_iterations, "L-BFGS-B iterations per start");
+    app.add_option("--epsilon", epsilon, "projected-gradient norm at convergence");
+    app.add_flag("--free-g", free_g, "optimize the coupling g too");
+    app.add_option("--g-range", g_range, "bounds of g when free: min,max")->delimiter(',')->expected(2);
+    app.add_flag("--progress", progress, "print a line per iteration even when stderr is not a terminal");
+  }
+};
+
+int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
+  c.finish();
+  auto merit = make_figure_of_merit(lo.loss, lo.settings());
+  OptimizeSettings st;
+  st.starts = oo.starts;
+  st.seed = oo.seed;
+  st.max_iterations = oo.max_iterations;
+  st.epsilon = oo.epsilon;
+  st.free_g = oo.free_g;
+  st.g_min = oo.g_range.at(0);
+  st.g_max = oo.g_range.at(1);
+  st.validate();
+  auto file = open_json_out(c.out);
+  const bool show = oo.progress || stderr_is_terminal();
+  IterationCallback cb = [show](int start, int it, double loss) {
+    if (show) std::fprintf(stderr, "start %d  iteration %3d  loss %.10f\n", start + 1, it, loss);
+    return !interrupted();
+  };
+  OptimizeResult r = optimize(micromaser_factory(c.nc), c.g, c.schedule, *merit, st, cb);
+
+  json cfg = c.config("optimize");
+  lo.to(cfg);
+  cfg["starts"] = oo.starts;
+  cfg["seed"] = oo.seed;
+  cfg["max_iterations"] = oo.max_iterations;
+  cfg["epsilon"] = oo.epsilon;
+  cfg["free_g"] = oo.free_g;
+  if (oo.free_g) cfg["g_range"] = oo.g_range;
+  json params = json::array();
+  for (const auto& b : r.schedule.batches())
+    params.push_back({{"c", b.qubit.c}, {"q", b.qubit.q}, {"count", b.count}, {"fixed", b.fixed}});
+  json starts = json::array();
+  for (const auto& s : r.starts) {
+    json p = json::array();
+    for (const auto& b : s.schedule.batches()) p.push_back({b.qubit.c, b.qubit.q});
+    starts.push_back({{"loss", s.loss}, {"params", p}, {"g", s.g}, {"iterations", s.iterations},
+                      {"evaluations", s.evaluations}, {"status", s.status}});
+  }
+  json out = result_numbers(r.best);
+  out["config"] = cfg;
+  out["params"] = params;
+  out["g"] = r.g;
+  out["iterations"] = r.iterations;
+  out["evaluations"] = r.evaluations;
+  out["seconds"] = r.seconds;
+  out["history"] = r.history;
+  out["status"] = r.status;
+  out["starts"] = starts;
+  for (std::size_t b = 0; b < r.schedule.batches().size(); ++b) {
+    const auto& x = r.schedule.batches()[b];
+    std::printf("batch %zu: c = %.4f  q = %.4f  count = %ld%s\n", b + 1, x.qubit.c, x.qubit.q, x.count,
+                x.fixed ? " (fixed)" : "");
+  }
+  if (oo.free_g) std::printf("g = %.6f\n", r.g);
+  std::printf("loss %.10f  ergotropy %.6f  penalty %.6g  (%d iterations, %d evaluations, %.2f s, %s)\n",
+              r.best.merit.value, r.best.merit.ergotropy, r.best.merit.penalty, r.iterations,
+              r.evaluations, r.seconds, r.status.c_str());
+  if (file) {
+    file->stream() << out.dump(1) << '\n';
+    file->commit();
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"qbopt: simulate and optimize the charging of a micromaser quantum battery"};
   app.set_version_flag("--version", std::string("qbopt ") + qbopt::version);
@@ -148,6 +299,26 @@ int main(int argc, char** argv) {
   auto* sim = app.add_subcommand("simulate", "run a charging schedule and record E, W, P, leakage");
   sim_c.add_to(*sim);
   sim->add_option("--samples", samples, "number of log-spaced sample points (>= 2)");
+
+  Common loss_c;
+  LossOpts loss_o;
+  bool with_gradient = false;
+  std::string loss_config;
+  auto* loss = app.add_subcommand("loss", "evaluate a figure of merit (Eq. (11) by default) and its gradient");
+  loss_c.add_to(*loss);
+  loss_o.add_to(*loss);
+  loss->add_flag("--gradient", with_gradient, "also write dL/d(c, q) of every batch");
+  loss->add_option("config", loss_config, "TOML file with any of these options (flags override it)");
+
+  Common opt_c;
+  LossOpts opt_l;
+  OptOpts opt_o;
+  std::string opt_config;
+  auto* opt = app.add_subcommand("optimize", "minimize the loss over the free (c, q) of the batches with L-BFGS-B");
+  opt_c.add_to(*opt);
+  opt_l.add_to(*opt);
+  opt_o.add_to(*opt);
+  opt->add_option("config", opt_config, "TOML file with any of these options (flags override it)");
 
   try {
     app.parse(argc, argv);
@@ -163,7 +334,11 @@ int main(int argc, char** argv) {
   }
   install_interrupt_handler();
   try {
+    if (*loss && !loss_config.empty()) apply_config(*loss, loss_config);
+    if (*opt && !opt_config.empty()) apply_config(*opt, opt_config);
     if (*sim) return run_simulate(sim_c, samples);
+    if (*loss) return run_loss(loss_c, loss_o, with_gradient);
+    if (*opt) return run_optimize(opt_c, opt_l, opt_o);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "qbopt: error: %s\n", e.what());
     return kBadInput;

@@ -1,0 +1,76 @@
+#include "config.hpp"
+
+#include <toml++/toml.h>
+
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace qbopt::cli {
+
+namespace {
+
+std::string scalar_text(const toml::node& v, const std::string& key) {
+  std::ostringstream s;
+  s.precision(17);
+  if (auto x = v.as_floating_point()) s << x->get();
+  else if (auto i = v.as_integer()) s << i->get();
+  else if (auto b = v.as_boolean()) s << (b->get() ? "true" : "false");
+  else if (auto t = v.as_string()) s << t->get();
+  else throw std::invalid_argument("config key '" + key + "' must be a number, boolean or string");
+  return s.str();
+}
+
+std::string batch_text(const toml::node& v) {
+  if (v.is_string()) return v.as_string()->get();
+  const toml::table* t = v.as_table();
+  if (!t) throw std::invalid_argument("config 'batch' entries must be strings or tables");
+  auto get = [&](const char* k) -> std::string {
+    const toml::node* n = t->get(k);
+    if (!n) throw std::invalid_argument(std::string("config batch table lacks '") + k + "'");
+    return scalar_text(*n, std::string("batch.") + k);
+  };
+  std::string s = get("c") + "," + get("q") + "," + get("count");
+  if (const toml::node* f = t->get("fixed")) {
+    auto b = f->as_boolean();
+    if (!b) throw std::invalid_argument("config batch 'fixed' must be true or false");
+    s += b->get() ? ",fixed" : ",free";
+  }
+  return s;
+}
+
+}  // namespace
+
+void apply_config(CLI::App& sub, const std::string& path) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream s;
+    s << "config '" << path << "' is not valid TOML: " << e.description() << " (line "
+      << e.source().begin.line << ")";
+    throw std::invalid_argument(s.str());
+  }
+  for (const auto& [k, v] : tbl) {
+    std::string key(k.str());
+    for (char& ch : key)
+      if (ch == '_') ch = '-';
+    CLI::Option* opt = sub.get_option_no_throw("--" + key);
+    if (!opt || key == "help") throw std::invalid_argument("config '" + path + "': unknown key '" + std::string(k.str()) + "'");
+    if (opt->count() > 0) continue;  // the command line overrides the file
+    std::vector<std::string> values;
+    if (const toml::array* arr = v.as_array()) {
+      for (const auto& e : *arr) values.push_back(key == "batch" ? batch_text(e) : scalar_text(e, key));
+    } else {
+      values.push_back(key == "batch" ? batch_text(v) : scalar_text(v, key));
+    }
+    for (const auto& s : values) opt->add_result(s);
+    try {
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      throw std::invalid_argument("config '" + path + "': key '" + std::string(k.str()) + "': " + e.what());
+    }
+  }
+}
+
+}  // namespace qbopt::cli
