@@ -1,5 +1,7 @@
 #include <qbopt/micromaser.hpp>
 
+#include "detail/flush_denormals.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -78,6 +80,7 @@ Micromaser::Micromaser(double g, int N) : g_(g), N_(N) {
 void Micromaser::apply(const Qubit& qubit, const State& in, State& out) const {
   if (in.dim() != N_ || out.dim() != N_)
     throw std::invalid_argument("state dimension does not match the model's N");
+  detail::FlushDenormals ftz;
   const int T = std::min(in.top() + 1, N_ - 1);
   const double q = qubit.q, kappa = qubit.kappa();
   const bool diag = in.diagonal() && kappa == 0.0;
@@ -120,6 +123,7 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
                                        State& lambda_out, bool with_g) const {
   if (r.dim() != N_ || lambda_in.dim() != N_ || lambda_out.dim() != N_)
     throw std::invalid_argument("state dimension does not match the model's N");
+  detail::FlushDenormals ftz;
   const int T = r.top();
   // A diagonal r only pairs with the diagonal of the adjoint, but the c-derivative and the
   // next step need its first off-diagonal too: keep bands 0 and 1.

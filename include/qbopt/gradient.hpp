@@ -12,9 +12,12 @@ namespace qbopt {
 struct GradientOptions {
   bool gradient = true;  // false: value only
   bool with_g = false;   // also d/dg (the coupling of the model)
-  // States kept for the backward pass. Under the budget every state is stored; above it one
-  // state every ceil(sqrt(n)) collisions is kept and the segments are recomputed, so memory
-  // grows as sqrt(n) (a 10^5-collision gradient at N = 150 needs about 120 MB).
+  // Checkpointing: the forward pass keeps one state every `checkpoint_every` collisions and
+  // the backward pass recomputes each segment from its checkpoint. 0 = automatic: short
+  // segments that stay in the CPU cache (storing every state is slower, being bound by memory
+  // bandwidth), lengthened to ceil(sqrt(n)) when the checkpoints would exceed `memory_budget`,
+  // so memory grows as sqrt(n) (a 10^5-collision gradient at N = 150 needs about 120 MB).
+  long checkpoint_every = 0;
   std::size_t memory_budget = std::size_t(256) << 20;
 };
 

@@ -1,0 +1,49 @@
+// Google Benchmark: one loss evaluation vs one loss + exact gradient (the target is a
+// gradient at most 3x a loss), for one batch and for 1000 one-qubit batches, n = 1000.
+#include <benchmark/benchmark.h>
+#include <qbopt/gradient.hpp>
+#include <qbopt/qbopt.hpp>
+
+#include <cmath>
+#include <numbers>
+
+namespace {
+
+const double kG = std::numbers::pi / std::sqrt(15.6);
+
+qbopt::Schedule make_schedule(bool per_qubit) {
+  if (!per_qubit) return qbopt::Schedule({{{0.31, 0.145}, 1000, false}});
+  std::vector<qbopt::Qubit> q;
+  for (int k = 0; k < 1000; ++k) q.push_back({0.31 + 0.05 * std::sin(0.1 * k), 0.145});
+  return qbopt::Schedule::per_collision(q);
+}
+
+void run(benchmark::State& bs, bool gradient, bool per_qubit, std::size_t budget, long every = 0) {
+  const int N = static_cast<int>(bs.range(0));
+  qbopt::Micromaser model(kG, N);
+  const qbopt::Schedule s = make_schedule(per_qubit);
+  auto merit = qbopt::make_figure_of_merit("eq11", {1.0, 0.2});
+  qbopt::GradientOptions opt;
+  opt.gradient = gradient;
+  opt.memory_budget = budget;
+  opt.checkpoint_every = every;
+  qbopt::LossEvaluator ev(opt);
+  for (auto _ : bs) benchmark::DoNotOptimize(ev(model, s, *merit).merit.value);
+}
+
+const std::size_t kAll = std::size_t(256) << 20;
+void BM_Loss_OneBatch(benchmark::State& s) { run(s, false, false, kAll); }
+void BM_Gradient_OneBatch(benchmark::State& s) { run(s, true, false, kAll); }
+void BM_Loss_1000Batches(benchmark::State& s) { run(s, false, true, kAll); }
+void BM_Gradient_1000Batches(benchmark::State& s) { run(s, true, true, kAll); }
+void BM_Gradient_OneBatch_Every(benchmark::State& s) { run(s, true, false, kAll, s.range(1)); }
+BENCHMARK(BM_Loss_OneBatch)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gradient_OneBatch)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Loss_1000Batches)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gradient_1000Batches)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gradient_OneBatch_Every)->Args({150, 1})->Args({150, 4})->Args({150, 32})->Args({150, 100})
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,81 @@
+// L-BFGS-B over schedules: bounds, fixed parameters, multi-start, the paper's lambda = 1 optimum.
+#include <gtest/gtest.h>
+#include <qbopt/optimize.hpp>
+#include <qbopt/qbopt.hpp>
+
+#include <cmath>
+#include <iostream>
+
+using namespace qbopt;
+
+namespace {
+const double kG = M_PI / std::sqrt(15.6);
+}
+
+TEST(Optimize, PaperSection31LambdaOne) {
+  // Sec. 3.1: n = 1000, N = 120, eta = 20 %, lambda = 1; the paper reports (0.310, 0.145)
+  // and the issue asks for (0.310, 0.144) within 0.005.
+  auto merit = make_figure_of_merit("eq11", {1.0, 0.2});
+  Schedule start({{{0.5, 0.2}, 1000, false}});
+  OptimizeSettings st;
+  const OptimizeResult r = optimize(micromaser_factory(120), kG, start, *merit, st);
+  const Qubit& x = r.schedule.batches()[0].qubit;
+  std::cout << "optimum c = " << x.c << " q = " << x.q << " loss " << r.best.merit.value << " ("
+            << r.iterations << " iterations, " << r.evaluations << " evaluations, " << r.status << ")\n";
+  EXPECT_NEAR(x.c, 0.310, 0.005);
+  EXPECT_NEAR(x.q, 0.144, 0.005);
+  ASSERT_FALSE(r.history.empty());
+  EXPECT_LE(r.best.merit.value, r.history.front());
+}
+
+TEST(Optimize, FixedParametersNeverMoveAndBoundsHold) {
+  auto merit = make_figure_of_merit("eq11", {10.0, 0.1});
+  Schedule start({{{0.0, 0.0}, 60, true}, {{0.9, 0.95}, 80, false}, {{0.2, 0.3}, 40, true}});
+  OptimizeSettings st;
+  st.starts = 3;
+  st.seed = 5;
+  st.max_iterations = 30;
+  const OptimizeResult r = optimize(micromaser_factory(60), kG, start, *merit, st);
+  ASSERT_EQ(r.starts.size(), 3u);
+  for (const auto& sr : r.starts) {
+    EXPECT_EQ(sr.schedule.batches()[0].qubit.c, 0.0);
+    EXPECT_EQ(sr.schedule.batches()[0].qubit.q, 0.0);
+    EXPECT_EQ(sr.schedule.batches()[2].qubit.c, 0.2);
+    EXPECT_EQ(sr.schedule.batches()[2].qubit.q, 0.3);
+    for (const auto& b : sr.schedule.batches()) {
+      EXPECT_GE(b.qubit.c, 0.0);
+      EXPECT_LE(b.qubit.c, 1.0);
+      EXPECT_GE(b.qubit.q, 0.0);
+      EXPECT_LE(b.qubit.q, 1.0);
+    }
+    // The best start is the one reported.
+    EXPECT_LE(r.best.merit.value, sr.loss + 1e-12);
+  }
+}
+
+TEST(Optimize, FreeCouplingStaysInItsRange) {
+  auto merit = make_figure_of_merit("ergotropy", {0.0, 0.2});
+  Schedule start({{{0.0, 0.05}, 40, false}});
+  OptimizeSettings st;
+  st.free_g = true;
+  st.g_min = 0.7;
+  st.g_max = 0.9;
+  st.max_iterations = 20;
+  const OptimizeResult r = optimize(micromaser_factory(50), 0.8, start, *merit, st);
+  std::cout << "g = " << r.g << " W = " << r.best.merit.ergotropy << "\n";
+  EXPECT_GE(r.g, 0.7);
+  EXPECT_LE(r.g, 0.9);
+  // Starting from the start point, the optimizer never makes things worse.
+  EXPECT_LE(r.best.merit.value, r.history.front());
+}
+
+TEST(Optimize, SettingsValidation) {
+  OptimizeSettings st;
+  st.starts = 0;
+  EXPECT_THROW(st.validate(), std::invalid_argument);
+  st = {};
+  st.free_g = true;
+  st.g_min = 1.0;
+  st.g_max = 0.5;
+  EXPECT_THROW(st.validate(), std::invalid_argument);
+}
