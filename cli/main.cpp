@@ -210,7 +210,7 @@ struct OptOpts {
   int starts = 1;
   std::uint64_t seed = 1;
   int max_iterations = 200;
-  double epsilon = 1e-7;
+  double epsilon = 1e-5;
   bool free_g = false;
   std::vector<double> g_range{0.1, 2.0};
   bool progress = false;

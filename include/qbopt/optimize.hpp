@@ -11,10 +11,11 @@
 namespace qbopt {
 
 struct OptimizeSettings {
+  // Convergence as SciPy's L-BFGS-B defaults (pgtol 1e-5, factr 1e7), which the paper used.
   int max_iterations = 200;    // L-BFGS-B iterations per start
-  double epsilon = 1e-7;       // projected-gradient norm for convergence
-  double delta = 1e-10;        // relative loss change over `past` iterations for convergence
-  int past = 3;
+  double epsilon = 1e-5;       // projected-gradient norm for convergence
+  double delta = 2.2e-9;       // relative loss change over `past` iterations for convergence
+  int past = 1;
   int max_linesearch = 40;
   int starts = 1;              // multi-start: the given point, then starts-1 uniform random ones
   std::uint64_t seed = 1;      // seed of the random starts

@@ -8,3 +8,8 @@
 #include <qbopt/simulate.hpp>
 #include <qbopt/state.hpp>
 #include <qbopt/version.hpp>
+#include <qbopt/wigner.hpp>
+#include <qbopt/noise.hpp>
+#include <qbopt/loss.hpp>
+#include <qbopt/gradient.hpp>
+#include <qbopt/optimize.hpp>

@@ -1,0 +1,71 @@
+#include <qbopt/noise.hpp>
+#include <qbopt/simulate.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+#include <string>
+
+namespace qbopt {
+
+void NoiseSettings::validate() const {
+  if (!std::isfinite(sigma) || sigma < 0)
+    throw std::invalid_argument("sigma must be a finite number >= 0, got " + std::to_string(sigma));
+  if (trajectories < 1)
+    throw std::invalid_argument("trajectories must be >= 1, got " + std::to_string(trajectories));
+  if (samples < 2) throw std::invalid_argument("samples must be >= 2, got " + std::to_string(samples));
+}
+
+Schedule perturbed(const Schedule& schedule, double sigma, std::uint64_t seed, std::uint64_t stream) {
+  std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
+                    static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)};
+  std::mt19937_64 rng(seq);
+  std::normal_distribution<double> noise(0.0, sigma);
+  std::vector<Qubit> qubits;
+  qubits.reserve(static_cast<std::size_t>(schedule.collisions()));
+  for (const auto& b : schedule.batches())
+    for (long j = 0; j < b.count; ++j) {
+      const double c = b.qubit.c + noise(rng);
+      const double q = b.qubit.q + noise(rng);
+      qubits.push_back({std::clamp(c, 0.0, 1.0), std::clamp(q, 0.0, 1.0)});
+    }
+  return Schedule::per_collision(qubits);
+}
+
+NoiseEnsemble noise_ensemble(const CollisionModel& model, const Schedule& schedule,
+                             const NoiseSettings& settings) {
+  settings.validate();
+  schedule.validate();
+  const int T = settings.trajectories;
+  std::vector<std::vector<Sample>> runs(T);
+  SimulateOptions opt;
+  opt.samples = settings.samples;
+#pragma omp parallel for schedule(dynamic)
+  for (int j = 0; j < T; ++j) {
+    const Schedule s = perturbed(schedule, settings.sigma, settings.seed, static_cast<std::uint64_t>(j));
+    runs[j] = simulate(model, s, opt).samples;
+  }
+  NoiseEnsemble e;
+  const std::size_t K = runs[0].size();
+  for (std::size_t i = 0; i < K; ++i) {
+    double sw = 0, sw2 = 0, sp = 0, sp2 = 0, se = 0, se2 = 0;
+    for (int j = 0; j < T; ++j) {
+      const Sample& s = runs[j][i];
+      sw += s.ergotropy, sw2 += s.ergotropy * s.ergotropy;
+      sp += s.purity, sp2 += s.purity * s.purity;
+      se += s.energy, se2 += s.energy * s.energy;
+    }
+    auto sd = [T](double s, double s2) { return std::sqrt(std::max(0.0, s2 / T - (s / T) * (s / T))); };
+    e.k.push_back(runs[0][i].k);
+    e.ergotropy_mean.push_back(sw / T);
+    e.ergotropy_std.push_back(sd(sw, sw2));
+    e.purity_mean.push_back(sp / T);
+    e.purity_std.push_back(sd(sp, sp2));
+    e.energy_mean.push_back(se / T);
+    e.energy_std.push_back(sd(se, se2));
+  }
+  return e;
+}
+
+}  // namespace qbopt
