@@ -18,6 +18,7 @@
 
 #include "io.hpp"
 #include "config.hpp"
+#include "reproduce.hpp"
 
 using json = nlohmann::json;
 
@@ -289,6 +290,53 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   return 0;
 }
 
+
+int run_state(Common& c, const std::vector<double>& grid) {
+  c.finish();
+  auto file = open_json_out(c.out);
+  std::vector<double> xs;
+  if (!grid.empty()) {
+    if (grid.size() != 3 || !std::isfinite(grid[0]) || !std::isfinite(grid[1]) || grid[0] >= grid[1] ||
+        grid[2] < 2 || grid[2] != std::floor(grid[2]) || grid[2] > 100000)
+      throw std::invalid_argument("--wigner must be xmin,xmax,points with xmin < xmax and points >= 2");
+    xs = linspace(grid[0], grid[1], static_cast<int>(grid[2]));
+  }
+  Micromaser model(c.g, c.nc);
+  SimulateOptions so;
+  so.samples = 2;
+  so.progress = progress_reporter("state");
+  const Trajectory t = simulate(model, c.schedule, so);
+  const State& s = t.final_state;
+  const Eigen::MatrixXcd rho = s.density_matrix();
+  json re = json::array(), im = json::array();
+  for (int m = 0; m < rho.rows(); ++m) {
+    std::vector<double> a(rho.cols()), b(rho.cols());
+    for (int n = 0; n < rho.cols(); ++n) a[n] = rho(m, n).real(), b[n] = rho(m, n).imag();
+    re.push_back(a), im.push_back(b);
+  }
+  json out = {{"config", c.config("state")}, {"populations", populations(s)}, {"rho", {{"re", re}, {"im", im}}},
+              {"energy", energy(s)}, {"ergotropy", ergotropy(s)}, {"purity", purity(s)}, {"leakage", leakage(s)},
+              {"k", t.energy.size() - 1}};
+  std::printf("state after %zu collisions: E %.6f  W %.6f  P %.6f  leakage %.3e\n", t.energy.size() - 1,
+              energy(s), ergotropy(s), purity(s), leakage(s));
+  if (!xs.empty()) {
+    const Eigen::MatrixXd w = wigner(rho, xs, xs);
+    json wj = json::array();
+    for (int j = 0; j < w.rows(); ++j) {
+      std::vector<double> row(w.cols());
+      for (int i = 0; i < w.cols(); ++i) row[i] = w(j, i);
+      wj.push_back(row);
+    }
+    out["config"]["wigner"] = grid;
+    out["wigner"] = {{"x", xs}, {"p", xs}, {"w", wj}};
+  }
+  if (file) {
+    file->stream() << out.dump(1) << '\n';
+    file->commit();
+  }
+  return check_leakage(leakage(s), c);
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"qbopt: simulate and optimize the charging of a micromaser quantum battery"};
   app.set_version_flag("--version", std::string("qbopt ") + qbopt::version);
@@ -320,6 +368,22 @@ int main(int argc, char** argv) {
   opt_o.add_to(*opt);
   opt->add_option("config", opt_config, "TOML file with any of these options (flags override it)");
 
+  Common st_c;
+  std::vector<double> wigner_grid;
+  auto* st = app.add_subcommand("state", "final state of a schedule: populations, rho, Wigner function");
+  st_c.add_to(*st);
+  st->add_option("--wigner", wigner_grid, "Wigner grid xmin,xmax,points (same for x and p)")->delimiter(',');
+
+  ReproduceOptions rep_o;
+  auto* rep = app.add_subcommand("reproduce", "redo the seed paper: tables, long runs, states, noise, figures");
+  rep->add_option("--out", rep_o.out_dir, "output directory (report.md, results.json, PNG figures)")->required();
+  rep->add_flag("--quick", rep_o.quick, "shortened run for CI (under a minute)");
+  rep->add_option("--seed", rep_o.seed, "seed of the noise ensembles");
+  rep->add_option("--sigma", rep_o.sigma, "noise on each qubit's c and q (0 = no ensembles)");
+  rep->add_option("--trajectories", rep_o.noise_trajectories, "noise ensemble size");
+  rep->add_option("--collisions", rep_o.collisions, "length of the long runs");
+  rep->add_flag("!--no-figures", rep_o.figures, "skip the matplotlib figures");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -339,6 +403,8 @@ int main(int argc, char** argv) {
     if (*sim) return run_simulate(sim_c, samples);
     if (*loss) return run_loss(loss_c, loss_o, with_gradient);
     if (*opt) return run_optimize(opt_c, opt_l, opt_o);
+    if (*st) return run_state(st_c, wigner_grid);
+    if (*rep) return run_reproduce(rep_o);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "qbopt: error: %s\n", e.what());
     return kBadInput;
