@@ -24,6 +24,7 @@ void OptimizeSettings::validate() const {
   if (!(delta >= 0)) throw bad("delta", delta, ">= 0");
   if (past < 0) throw bad("past", past, ">= 0");
   if (max_linesearch < 1) throw bad("max_linesearch", max_linesearch, ">= 1");
+  if (restarts < 0) throw bad("restarts", restarts, ">= 0");
   if (starts < 1) throw bad("starts", starts, ">= 1");
   if (free_g && !(std::isfinite(g_min) && std::isfinite(g_max) && g_min < g_max))
     throw bad("g_min", g_min, "finite and below g_max");
@@ -188,18 +189,30 @@ OptimizeResult optimize(const ModelFactory& factory, double g, const Schedule& s
       LBFGSpp::LBFGSBSolver<double> solver(param);
       StartResult sr;
       double fx = 0;
-      try {
-        sr.iterations = solver.minimize(obj, x, fx, lb, ub);
-        sr.status = sr.iterations >= settings.max_iterations ? "max_iterations" : "converged";
-      } catch (const Stop&) {
-        sr.status = "interrupted";
-        stopped = true;
-      } catch (const std::exception& e) {
-        // Non-convergence is a result: keep the best point seen and say why it stopped.
-        sr.status = std::string("stopped: ") + e.what();
+      // A failed line search (the |dE/dk| penalty makes the landscape kinked) restarts the
+      // solver from the best point with a fresh Hessian model, while that still gains.
+      for (int restart = 0; restart <= settings.restarts; ++restart) {
+        const double before = obj.best_f;
+        try {
+          sr.iterations += solver.minimize(obj, x, fx, lb, ub);
+          sr.status = sr.iterations >= settings.max_iterations ? "max_iterations" : "converged";
+          break;
+        } catch (const Stop&) {
+          sr.status = "interrupted";
+          stopped = true;
+          break;
+        } catch (const std::exception& e) {
+          // Non-convergence is a result: keep the best point seen and say why it stopped.
+          sr.status = std::string("stopped: ") + e.what();
+        }
+        const bool gained = !std::isfinite(before) ||
+                            obj.best_f < before - settings.delta * std::max(1.0, std::abs(before));
+        if (!gained || restart == settings.restarts) break;
+        x = obj.best_x;
       }
       obj.finish();
-      if (sr.iterations == 0) sr.iterations = static_cast<int>(obj.history.size()) - 1;
+      // After a thrown line search the solver reports no count: use the iterations observed.
+      sr.iterations = std::max(sr.iterations, static_cast<int>(obj.history.size()) - 1);
       sr.evaluations = obj.evaluations;
       sr.loss = obj.best_f;
       obj.decode(obj.best_x.size() ? obj.best_x : x, sr.schedule, sr.g);

@@ -17,6 +17,7 @@ struct OptimizeSettings {
   double delta = 2.2e-9;       // relative loss change over `past` iterations for convergence
   int past = 1;
   int max_linesearch = 40;
+  int restarts = 5;            // restarts from the best point after a failed line search
   int starts = 1;              // multi-start: the given point, then starts-1 uniform random ones
   std::uint64_t seed = 1;      // seed of the random starts
   bool free_g = false;         // optimize the coupling too
