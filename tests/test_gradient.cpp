@@ -182,7 +182,8 @@ TEST(LossGradient, CheckpointingGivesTheSameGradient) {
   auto merit = make_figure_of_merit("eq11", {1.0, 0.2});
   GradientOptions all, chk;
   all.with_g = chk.with_g = true;
-  chk.memory_budget = 1;  // forces sqrt(n) checkpoints
+  all.checkpoint_every = 1;  // every state stored, nothing recomputed
+  chk.memory_budget = 1;     // forces sqrt(n)-long segments, recomputed from checkpoints
   Micromaser m(0.7954, 50);
   const LossEvaluation a = evaluate_loss(m, s, *merit, all), b = evaluate_loss(m, s, *merit, chk);
   ASSERT_FALSE(a.checkpointed);

@@ -1,0 +1,57 @@
+"""`qbopt reproduce --quick`: every file, every table row, valid PNG figures."""
+import json
+import struct
+import subprocess
+
+import pytest
+
+FIGURES = ["fig4.png", "fig5.png", "fig6.png", "fig7.png", "loss_history.png"]
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory, cli):
+    d = tmp_path_factory.mktemp("reproduce")
+    r = subprocess.run([cli, "reproduce", "--quick", "--out", str(d)], capture_output=True, text=True)
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0
+    return d
+
+
+def test_every_file(out):
+    for name in ["report.md", "results.json", *FIGURES]:
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert not list(out.glob("*.tmp*"))
+
+
+def test_report_has_every_row(out):
+    md = (out / "report.md").read_text()
+    for row in ["| 1 | (0.310, 0.145)", "| 10 | (0.390, 0.168)", "| 100 | (0.470, 0.183)",
+                "| 1000 | (0.553, 0.190)", "| 1 | (0.150, 0.079), (0.361, 0.150)",
+                "| 10 | (0.229, 0.123), (0.414, 0.165)", "| 100 | (0.270, 0.152), (0.486, 0.179)",
+                "| 10 | (0.000, 0.000), (0.449, 0.208)"]:
+        assert row in md, row
+    for fig in FIGURES:
+        assert f"({fig})" in md
+
+
+def test_results_json_has_every_number_with_its_config(out):
+    r = json.loads((out / "results.json").read_text())
+    assert r["config"]["quick"] is True and "qbopt_version" in r["config"] and "seed" in r["config"]
+    assert len(r["optimizations"]) == 8
+    assert {t["id"] for t in r["trajectories"]} >= {"3.1-lambda1", "improved", "fine-tuned"}
+    assert {s["figure"] for s in r["states"]} == {"5a", "5b", "7a", "7b"}
+
+
+def test_figures_are_valid_pngs_of_the_expected_size(out):
+    from qbopt import figures
+    for name in FIGURES:
+        w, h = png_size(out / name)
+        print(name, w, h)
+        inches = figures.SIZES[name[:-4]]
+        assert (w, h) == (round(inches[0] * figures.DPI), round(inches[1] * figures.DPI))

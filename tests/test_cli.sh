@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# CLI tests of `qbopt`, one case per ctest test:  test_cli.sh QBOPT CASE
+# Every case runs in a fresh scratch directory, removed on exit; bad-input cases check that
+# it is still empty afterwards (no output file, no temporary file).
+set -uo pipefail
+
+qbopt=$1
+case_name=$2
+python=/usr/bin/python3  # the Debian interpreter (json is in the standard library)
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/qbopt-cli-test.XXXXXX")   # where outputs go
+logs=$(mktemp -d "${TMPDIR:-/tmp}/qbopt-cli-log.XXXXXX")   # captured stdout/stderr
+trap 'rm -rf "$dir" "$logs"' EXIT
+cd "$dir" || exit 1
+
+fail() {
+  echo "FAIL [$case_name]: $*" >&2
+  for f in stdout stderr; do
+    [ -f "$logs/$f" ] && { echo "--- $f:" >&2; cat "$logs/$f" >&2; }
+  done
+  exit 1
+}
+
+# run ARGS...: runs qbopt, exit code in $rc.
+run() {
+  "$qbopt" "$@" >"$logs/stdout" 2>"$logs/stderr"
+  rc=$?
+}
+
+# bad EXPECTED ARGS...: `qbopt simulate ARGS` must exit 2 with exactly one stderr line that
+# contains EXPECTED (the offending value), and leave nothing behind.
+bad() {
+  local expected=$1
+  shift
+  run "${cmd:-simulate}" "$@"
+  [ "$rc" -eq 2 ] || fail "exit code $rc, expected 2"
+  local lines
+  lines=$(wc -l <"$logs/stderr")
+  [ "$lines" -eq 1 ] || fail "stderr has $lines lines, expected exactly 1"
+  grep -qF -- "$expected" "$logs/stderr" || fail "stderr does not name the offending value '$expected'"
+  echo "stderr: $(cat "$logs/stderr")"
+  local left
+  left=$(ls -A "$dir")
+  [ -z "$left" ] || fail "files left behind: $left"
+  echo "PASS [$case_name]"
+  exit 0
+}
+
+out=$dir/out.json  # output path of the bad-input runs: must not appear
+ok_batch=(--batch 0.3,0.1,10)
+
+case $case_name in
+  help)
+    run --help
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    grep -q "simulate" "$logs/stdout" || fail "--help does not list the simulate command"
+    ;;
+  version)
+    run --version
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    grep -Eq '^qbopt [0-9]+\.[0-9]+\.[0-9]+' "$logs/stdout" || fail "unexpected --version output"
+    ;;
+  bad_c_above_one) bad "1.5" --batch 1.5,0.1,10 --out "$out" ;;
+  bad_q_negative) bad "-0.1" --batch 0.3,-0.1,10 --out "$out" ;;
+  bad_c_not_number) bad "abc" --batch abc,0.1,10 --out "$out" ;;
+  bad_count_zero) bad "'0'" --batch 0.3,0.1,0 --out "$out" ;;
+  bad_count_fraction) bad "2.5" --batch 0.3,0.1,2.5 --out "$out" ;;
+  bad_nc_one) bad "--nc" --nc 1 "${ok_batch[@]}" --out "$out" ;;
+  bad_g_nan) bad "nan" --g nan "${ok_batch[@]}" --out "$out" ;;
+  bad_g_inf) bad "inf" --g inf "${ok_batch[@]}" --out "$out" ;;
+  bad_batch_two_fields) bad "0.3,0.1" --batch 0.3,0.1 --out "$out" ;;
+  bad_batch_semicolons) bad "0.3;0.1;10" --batch "0.3;0.1;10" --out "$out" ;;
+  bad_batch_fourth) bad "maybe" --batch 0.3,0.1,10,maybe --out "$out" ;;
+  bad_out_unwritable)
+    [ -e /nonexistent-dir ] && fail "/nonexistent-dir exists on this machine"
+    bad "/nonexistent-dir/x.json" "${ok_batch[@]}" --out /nonexistent-dir/x.json
+    ;;
+  bad_out_extension) bad "x.txt" "${ok_batch[@]}" --out "$dir/x.txt" ;;
+  # loss / optimize / state: the same contract.
+  loss_negative_lambda) cmd=loss bad "-1" "${ok_batch[@]}" --lambda -1 --out "$out" ;;
+  loss_eta_zero) cmd=loss bad "eta" "${ok_batch[@]}" --eta 0 --out "$out" ;;
+  loss_eta_above_one) cmd=loss bad "1.5" "${ok_batch[@]}" --eta 1.5 --out "$out" ;;
+  loss_unknown_name) cmd=loss bad "nope" "${ok_batch[@]}" --loss nope --out "$out" ;;
+  optimize_malformed_toml)
+    printf 'lambda = [1,\n' >"$logs/bad.toml"
+    cmd=optimize bad "bad.toml" "$logs/bad.toml" --out "$out"
+    ;;
+  optimize_unknown_key)
+    printf 'lamda = 1\n' >"$logs/bad.toml"
+    cmd=optimize bad "lamda" "$logs/bad.toml" --out "$out"
+    ;;
+  optimize_starts_zero) cmd=optimize bad "starts" "${ok_batch[@]}" --starts 0 --out "$out" ;;
+  state_bad_wigner) cmd=state bad "--wigner" "${ok_batch[@]}" --wigner 3,-3,10 --out "$out" ;;
+  loss_json)
+    run loss --nc 40 --batch 0.3,0.15,20 --batch 0.5,0.2,30,fixed --lambda 2 --eta 0.5 --gradient --out l.json
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    "$python" - l.json <<'EOF' || fail "loss JSON check failed"
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+assert set(d) >= {"config", "loss", "ergotropy", "penalty", "gradient"}, sorted(d)
+g = d["gradient"]
+assert len(g) == 2 and all(len(x) == 2 and all(math.isfinite(v) and v != 0 for v in x) for x in g), g
+assert d["config"]["lambda"] == 2 and d["config"]["eta"] == 0.5
+print("loss JSON ok:", d["loss"], g)
+EOF
+    ;;
+  optimize_toml_and_flags)
+    printf 'nc = 40\nlambda = 5\neta = 0.5\n[[batch]]\nc = 0.0\nq = 0.0\ncount = 20\nfixed = true\n[[batch]]\nc = 0.4\nq = 0.2\ncount = 30\n' >cfg.toml
+    run optimize cfg.toml --lambda 7 --max-iterations 3 --out o.json
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    "$python" - o.json <<'EOF' || fail "optimize JSON check failed"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ["config", "params", "loss", "ergotropy", "penalty", "iterations", "evaluations", "seconds", "history"]:
+    assert k in d, k
+c = d["config"]
+assert c["lambda"] == 7, "the flag must override the file"
+assert c["eta"] == 0.5 and c["nc"] == 40, c
+p = d["params"]
+assert p[0] == {"c": 0.0, "q": 0.0, "count": 20, "fixed": True}, p[0]
+assert 0 <= p[1]["c"] <= 1 and 0 <= p[1]["q"] <= 1 and not p[1]["fixed"]
+assert d["history"][-1] <= d["history"][0]
+print("optimize JSON ok:", p, d["loss"])
+EOF
+    ;;
+  json)
+    run simulate --g 0.795 --nc 40 --batch 0.3,0.15,20 --batch 0.5,0.2,30 --samples 12 --out r.json
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    [ -s r.json ] || fail "no r.json"
+    "$python" - r.json <<'EOF' || fail "JSON layout check failed"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert set(d) >= {"config", "trajectory", "final"}, sorted(d)
+t, f = d["trajectory"], d["final"]
+keys = ["k", "energy", "ergotropy", "purity", "leakage"]
+assert set(t) == set(keys), sorted(t)
+n = len(t["k"])
+assert all(len(t[x]) == n for x in keys), "trajectory arrays differ in length"
+ks = t["k"]
+assert ks[0] == 1 and ks[-1] == 50, ks
+assert all(a < b for a, b in zip(ks, ks[1:])), ks
+assert 2 <= n <= 12, n
+assert set(f) >= set(keys) | {"populations"}, sorted(f)
+assert f["k"] == 50, f["k"]
+assert len(f["populations"]) == 40, len(f["populations"])
+# Values are printed with 17 digits: only summation rounding of ~40 terms separates them.
+ROUNDING_TOL = 1e-12
+assert abs(sum(f["populations"]) + f["leakage"] - 1) < ROUNDING_TOL
+assert abs(f["energy"] - t["energy"][-1]) < ROUNDING_TOL
+c = d["config"]
+assert c["nc"] == 40 and c["collisions"] == 50 and len(c["batches"]) == 2, c
+assert c["batches"][1] == {"c": 0.5, "q": 0.2, "count": 30, "fixed": False}, c["batches"]
+print("JSON ok:", n, "samples, final E =", f["energy"], "W =", f["ergotropy"])
+EOF
+    ;;
+  csv)
+    run simulate --nc 40 --batch 0.3,0.15,37 --samples 8 --out r.csv
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    [ "$(head -1 r.csv)" = "k,energy,ergotropy,purity,leakage" ] || fail "CSV header: $(head -1 r.csv)"
+    "$python" - r.csv <<'EOF' || fail "CSV content check failed"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+body = rows[1:]
+assert all(len(r) == 5 for r in body), body
+ks = [int(r[0]) for r in body]
+assert ks[0] == 1 and ks[-1] == 37 and all(a < b for a, b in zip(ks, ks[1:])), ks
+assert len(ks) <= 8, ks
+[float(x) for r in body for x in r[1:]]
+print("CSV ok:", len(body), "rows")
+EOF
+    ;;
+  strict)
+    # N = 5 with 200 coherent collisions: the truncation leaks.
+    run simulate --nc 5 --batch 0.5,0.2,200 --samples 5
+    [ "$rc" -eq 0 ] || fail "without --strict: exit code $rc, expected 0"
+    grep -qi "warning" "$logs/stderr" || fail "no warning on stderr"
+    grep -qF -- "--nc" "$logs/stderr" || fail "the warning does not mention --nc"
+    echo "warning: $(cat "$logs/stderr")"
+    run simulate --nc 5 --batch 0.5,0.2,200 --samples 5 --strict
+    [ "$rc" -eq 3 ] || fail "with --strict: exit code $rc, expected 3"
+    # and no warning when N is large enough
+    run simulate --nc 60 --batch 0.5,0.2,20 --samples 5 --strict
+    [ "$rc" -eq 0 ] || fail "leak-free run with --strict: exit code $rc"
+    [ ! -s "$logs/stderr" ] || fail "leak-free run wrote to stderr"
+    ;;
+  *)
+    fail "unknown case"
+    ;;
+esac
+echo "PASS [$case_name]"

@@ -1,0 +1,180 @@
+// Figures of merit (PHYSICS.md section 3), log_spaced and the sampled trajectory.
+#include <qbopt/qbopt.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "dense_reference.hpp"
+
+using namespace qbopt;
+using qbopt_test::report;
+using qbopt_test::worst_of;
+
+namespace {
+
+// Eigen-decompositions of N <= 24 matrices of unit trace: eigenvalues to ~N eps, weighted by
+// levels up to N in W: ~N^2 eps ~ 1e-13.
+constexpr double kEigTol = 1e-12;
+// Sums of N products of O(1) numbers (E, P, Tr): a few ulps per term.
+constexpr double kSumTol = 1e-13;
+
+}  // namespace
+
+// E, P, Tr, populations, leakage against direct dense formulas on a random state.
+TEST(Observables, BasicQuantitiesMatchDenseFormulas) {
+  std::mt19937 rng(8);
+  const int N = 18;
+  double worst = 0;
+  for (int trial = 0; trial < 10; ++trial) {
+    const Eigen::MatrixXd r = qbopt_test::random_density(N, N, 1 + trial, rng);
+    const State s = State::from_matrix(r);
+    const Eigen::MatrixXcd rho = s.density_matrix();
+    worst = worst_of(worst, std::abs(energy(s) - qbopt_test::dense_energy(rho)));
+    worst = worst_of(worst, std::abs(purity(s) - qbopt_test::dense_purity(rho)));
+    worst = worst_of(worst, std::abs(purity(s) - r.squaredNorm()));
+    worst = worst_of(worst, std::abs(trace(s) - r.trace()));
+    worst = worst_of(worst, std::abs(leakage(s) - (1 - r.trace())));
+    const std::vector<double> p = populations(s);
+    ASSERT_EQ(static_cast<int>(p.size()), N);
+    for (int n = 0; n < N; ++n) worst = worst_of(worst, std::abs(p[n] - r(n, n)));
+  }
+  report("max error of E, P, Tr, leakage, populations", worst);
+  EXPECT_LT(worst, kSumTol);
+}
+
+// A pure state (rank one) has no passive energy: W = E.
+TEST(Ergotropy, PureStateEqualsEnergy) {
+  std::mt19937 rng(2);
+  std::normal_distribution<double> gauss;
+  double worst = 0;
+  for (int N : {2, 5, 12, 24}) {
+    for (int trial = 0; trial < 5; ++trial) {
+      Eigen::VectorXd v(N);
+      for (int i = 0; i < N; ++i) v(i) = gauss(rng);
+      v.normalize();
+      const State s = State::from_matrix(v * v.transpose());
+      worst = worst_of(worst, std::abs(ergotropy(s) - energy(s)));
+      worst = worst_of(worst, std::abs(ergotropy_with_gradient(s).value - energy(s)));
+    }
+    // Number states take the diagonal path.
+    Eigen::MatrixXd fock = Eigen::MatrixXd::Zero(N, N);
+    fock(N - 1, N - 1) = 1;
+    const State f = State::from_matrix(fock);
+    EXPECT_TRUE(f.diagonal());
+    worst = worst_of(worst, std::abs(ergotropy(f) - (N - 1)));
+  }
+  report("max |W - E| for pure states", worst);
+  EXPECT_LT(worst, kEigTol);
+}
+
+// A passive state (diagonal, populations non-increasing with level) has W = 0, on the
+// diagonal fast path and on the eigen-decomposition path; a non-passive diagonal state has
+// the W of its sorted populations.
+TEST(Ergotropy, PassiveStateIsZeroAndSortingIsRight) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  double worst = 0;
+  for (int N : {2, 7, 20}) {
+    std::vector<double> p(N);
+    for (double& x : p) x = u(rng);
+    std::sort(p.begin(), p.end(), std::greater<>());
+    const double s = std::accumulate(p.begin(), p.end(), 0.0);
+    Eigen::MatrixXd r = Eigen::MatrixXd::Zero(N, N);
+    for (int n = 0; n < N; ++n) r(n, n) = p[n] / s;
+    State diag = State::from_matrix(r);
+    ASSERT_TRUE(diag.diagonal());
+    worst = worst_of(worst, std::abs(ergotropy(diag)));
+    worst = worst_of(worst, std::abs(ergotropy_with_gradient(diag).value));
+    State dense = diag;
+    dense.set_diagonal(false);  // force the eigen-decomposition path
+    worst = worst_of(worst, std::abs(ergotropy(dense)));
+    worst = worst_of(worst, std::abs(ergotropy_with_gradient(dense).value));
+  }
+  report("max |W| of passive states", worst);
+  EXPECT_LT(worst, kEigTol);
+
+  // p = (0.1, 0.2, 0.7): E = 1.6, passive energy 0*0.7 + 1*0.2 + 2*0.1 = 0.4, W = 1.2.
+  Eigen::MatrixXd r = Eigen::MatrixXd::Zero(3, 3);
+  r.diagonal() << 0.1, 0.2, 0.7;
+  State a = State::from_matrix(r);
+  EXPECT_NEAR(ergotropy(a), 1.2, kSumTol);
+  a.set_diagonal(false);
+  EXPECT_NEAR(ergotropy(a), 1.2, kEigTol);
+}
+
+// W depends only on the eigenvalues and the diagonal: invariant under any diagonal phase
+// rotation D r D^dag. Checked against eigenvalues of the dense complex matrix, for the
+// library's rho = (-i)^(m-n) r_mn and for random phases.
+TEST(Ergotropy, InvariantUnderDiagonalPhaseRotation) {
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<double> angle(0.0, 2 * std::acos(-1.0));
+  double worst = 0, worst_rho = 0;
+  for (int trial = 0; trial < 12; ++trial) {
+    const int N = 4 + 2 * trial;
+    const Eigen::MatrixXd r = qbopt_test::random_density(N, N, 1 + trial % 5, rng);
+    const State s = State::from_matrix(r);
+    const double W = ergotropy(s);
+    // The library's own rho, against D = diag((-i)^m) built here.
+    std::vector<double> quarter(N);
+    for (int m = 0; m < N; ++m) quarter[m] = -std::acos(-1.0) / 2 * m;
+    const Eigen::MatrixXcd rho = qbopt_test::phase_rotate(r.cast<std::complex<double>>(), quarter);
+    worst_rho = worst_of(worst_rho, qbopt_test::max_abs_diff(s.density_matrix(), rho));
+    worst = worst_of(worst, std::abs(W - qbopt_test::dense_ergotropy(rho)));
+    worst = worst_of(worst, std::abs(W - qbopt_test::dense_ergotropy(s.density_matrix())));
+    // Random phases.
+    std::vector<double> phi(N);
+    for (double& x : phi) x = angle(rng);
+    worst = worst_of(worst, std::abs(W - qbopt_test::dense_ergotropy(
+                                            qbopt_test::phase_rotate(r.cast<std::complex<double>>(), phi))));
+    worst = worst_of(worst, std::abs(W - ergotropy_with_gradient(s).value));
+  }
+  report("max |W - W_dense(D r D^dag)|", worst);
+  report("max |density_matrix() - diag((-i)^m) r diag(i^m)|", worst_rho);
+  EXPECT_LT(worst, kEigTol);
+  EXPECT_LT(worst_rho, kSumTol);
+}
+
+// log_spaced(n, K): starts at 1, ends at n, strictly increasing, at most K entries.
+TEST(LogSpaced, ContainsEndsStrictlyIncreasingAtMostK) {
+  for (long n : {1L, 2L, 3L, 7L, 10L, 99L, 100L, 1000L, 12345L, 100000L, 1000000000L, 123456789012L})
+    for (int K : {2, 3, 5, 10, 50, 200, 1000}) {
+      const std::vector<long> ks = log_spaced(n, K);
+      SCOPED_TRACE("n = " + std::to_string(n) + ", K = " + std::to_string(K));
+      ASSERT_FALSE(ks.empty());
+      EXPECT_EQ(ks.front(), 1);
+      EXPECT_EQ(ks.back(), n);
+      EXPECT_LE(static_cast<long>(ks.size()), K);
+      for (std::size_t i = 1; i < ks.size(); ++i) EXPECT_LT(ks[i - 1], ks[i]);
+    }
+  EXPECT_TRUE(log_spaced(0, 5).empty());
+  EXPECT_TRUE(log_spaced(10, 0).empty());
+}
+
+// simulate() samples at log_spaced(n, K) and its samples agree with the per-collision energy
+// and with the observables of the final state.
+TEST(Simulate, SamplesFollowLogSpacedAndTheFinalState) {
+  const int N = 40;
+  const Micromaser model(0.795, N);
+  const Schedule sched({{{0.3, 0.15}, 17, false}, {{0.5, 0.2}, 20, false}});
+  SimulateOptions opt;
+  opt.samples = 9;
+  const Trajectory tr = simulate(model, sched, opt);
+  const std::vector<long> ks = log_spaced(37, 9);
+  ASSERT_EQ(tr.samples.size(), ks.size());
+  ASSERT_EQ(tr.energy.size(), 38u);
+  EXPECT_EQ(tr.energy.front(), 0.0);
+  for (std::size_t i = 0; i < ks.size(); ++i) {
+    EXPECT_EQ(tr.samples[i].k, ks[i]);
+    EXPECT_NEAR(tr.samples[i].energy, tr.energy[ks[i]], kSumTol);
+  }
+  const Sample& last = tr.samples.back();
+  EXPECT_NEAR(last.energy, energy(tr.final_state), kSumTol);
+  EXPECT_NEAR(last.ergotropy, ergotropy(tr.final_state), kSumTol);
+  EXPECT_NEAR(last.purity, purity(tr.final_state), kSumTol);
+  EXPECT_NEAR(last.leakage, leakage(tr.final_state), kSumTol);
+}
