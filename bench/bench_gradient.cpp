@@ -18,7 +18,8 @@ qbopt::Schedule make_schedule(bool per_qubit) {
   return qbopt::Schedule::per_collision(q);
 }
 
-void run(benchmark::State& bs, bool gradient, bool per_qubit, std::size_t budget, long every = 0) {
+void run(benchmark::State& bs, bool gradient, bool per_qubit, std::size_t budget, long every = 0,
+         bool pipeline = true) {
   const int N = static_cast<int>(bs.range(0));
   qbopt::Micromaser model(kG, N);
   const qbopt::Schedule s = make_schedule(per_qubit);
@@ -27,6 +28,7 @@ void run(benchmark::State& bs, bool gradient, bool per_qubit, std::size_t budget
   opt.gradient = gradient;
   opt.memory_budget = budget;
   opt.checkpoint_every = every;
+  opt.pipeline = pipeline;
   qbopt::LossEvaluator ev(opt);
   for (auto _ : bs) benchmark::DoNotOptimize(ev(model, s, *merit).merit.value);
 }
@@ -37,10 +39,13 @@ void BM_Gradient_OneBatch(benchmark::State& s) { run(s, true, false, kAll); }
 void BM_Loss_1000Batches(benchmark::State& s) { run(s, false, true, kAll); }
 void BM_Gradient_1000Batches(benchmark::State& s) { run(s, true, true, kAll); }
 void BM_Gradient_OneBatch_Every(benchmark::State& s) { run(s, true, false, kAll, s.range(1)); }
+// One core only (no recompute/adjoint pipeline).
+void BM_Gradient_OneBatch_Serial(benchmark::State& s) { run(s, true, false, kAll, 0, false); }
 BENCHMARK(BM_Loss_OneBatch)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gradient_OneBatch)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Loss_1000Batches)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gradient_1000Batches)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gradient_OneBatch_Serial)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gradient_OneBatch_Every)->Args({150, 1})->Args({150, 4})->Args({150, 32})->Args({150, 100})
     ->Unit(benchmark::kMillisecond);
 

@@ -108,18 +108,15 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   add_energy_cotangent(dE(n), N - 1, lam);
 
   std::vector<ParameterGradient> acc(batches.size());
-  if (!store_all) ensure_states(segment_, static_cast<std::size_t>(stride), N);
-  for (long k0 = ((n - 1) / stride) * stride; k0 >= 0; k0 -= stride) {
+  // Recomputes r_k0 .. r_k1-1 from the checkpoint at k0 into buf.
+  auto recompute = [&](long k0, std::vector<State>& buf) {
     const long k1 = std::min(n, k0 + stride);
-    const State* seg = nullptr;
-    if (store_all) {
-      seg = &states_[k0];
-    } else {
-      // Recompute r_k0 .. r_k1-1 from the checkpoint.
-      copy_state(states_[k0 / stride], segment_[0]);
-      for (long k = k0 + 1; k < k1; ++k) model.apply(qubit(k - 1), segment_[k - k0 - 1], segment_[k - k0]);
-      seg = segment_.data();
-    }
+    copy_state(states_[k0 / stride], buf[0]);
+    for (long k = k0 + 1; k < k1; ++k) model.apply(qubit(k - 1), buf[k - k0 - 1], buf[k - k0]);
+  };
+  // Runs the adjoint backwards through collisions k1-1 .. k0, seg[i] = r_(k0+i).
+  auto pull = [&](long k0, const State* seg) {
+    const long k1 = std::min(n, k0 + stride);
     for (long k = k1 - 1; k >= k0; --k) {
       const State& r = seg[k - k0];
       const ParameterGradient pg = model.pullback(qubit(k), r, lam, lam_next, options_.with_g);
@@ -129,6 +126,28 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
       a.q += pg.q;
       a.g += pg.g;
       add_energy_cotangent(dE(k), r.top(), lam);
+    }
+  };
+  const long last = ((n - 1) / stride) * stride;
+  if (store_all) {
+    for (long k0 = last; k0 >= 0; k0 -= stride) pull(k0, &states_[k0]);
+  } else {
+    ensure_states(segment_, static_cast<std::size_t>(stride), N);
+    ensure_states(next_segment_, static_cast<std::size_t>(stride), N);
+    recompute(last, segment_);
+    for (long k0 = last; k0 >= 0; k0 -= stride) {
+      // Pipeline: one core recomputes the previous segment while the other runs the adjoint
+      // through this one, so in wall time the gradient costs about forward + adjoint.
+#pragma omp parallel sections num_threads(2) if (options_.pipeline)
+      {
+#pragma omp section
+        {
+          if (k0 >= stride) recompute(k0 - stride, next_segment_);
+        }
+#pragma omp section
+        { pull(k0, segment_.data()); }
+      }
+      std::swap(segment_, next_segment_);
     }
   }
 

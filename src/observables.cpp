@@ -85,11 +85,14 @@ ErgotropyWithGradient ergotropy_with_gradient(const State& r) {
     auto es = decompose(r, true);
     const auto& ev = es.eigenvalues();
     const auto& V = es.eigenvectors();
-    for (int k = 0; k < d; ++k) {
-      const int j = d - 1 - k;
-      passive += k * ev(j);
-      grad.topLeftCorner(d, d).noalias() -= static_cast<double>(k) * V.col(j) * V.col(j).transpose();
+    // Eigen sorts ascending: eigenvector j carries rank k = d-1-j in the passive state.
+    Eigen::VectorXd rank(d);
+    for (int j = 0; j < d; ++j) {
+      rank(j) = d - 1 - j;
+      passive += rank(j) * ev(j);
     }
+    // sum_k k v_k v_k^T as one matrix product (BLAS-3 speed, not d rank-1 updates).
+    grad.topLeftCorner(d, d).noalias() -= V * rank.asDiagonal() * V.transpose();
   }
   return {energy(r) - passive, std::move(grad)};
 }

@@ -19,6 +19,8 @@ struct GradientOptions {
   // so memory grows as sqrt(n) (a 10^5-collision gradient at N = 150 needs about 120 MB).
   long checkpoint_every = 0;
   std::size_t memory_budget = std::size_t(256) << 20;
+  // Recompute the next segment on a second core while the adjoint runs through this one.
+  bool pipeline = true;
 };
 
 struct LossEvaluation {
@@ -43,7 +45,8 @@ class LossEvaluator {
  private:
   GradientOptions options_;
   std::vector<State> states_;    // stored states r_k (all, or checkpoints)
-  std::vector<State> segment_;   // recomputed states of one checkpoint segment
+  std::vector<State> segment_;       // recomputed states of the current segment
+  std::vector<State> next_segment_;  // the previous segment, recomputed concurrently
   std::vector<int> batch_of_;    // batch index of each collision
 };
 
