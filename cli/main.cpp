@@ -201,10 +201,7 @@ int run_loss(Common& c, const LossOpts& lo, bool with_gradient) {
     file->stream() << out.dump(1) << '\n';
     file->commit();
   }
-  State final_state(c.nc);  // leakage of the final state
-  State tmp = State::zeros(c.nc);
-  propagate(model, c.schedule, 0, c.schedule.collisions(), final_state, tmp);
-  return check_leakage(leakage(final_state), c);
+  return check_leakage(le.final_leakage, c);
 }
 
 struct OptOpts {
@@ -245,6 +242,7 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
     return !interrupted();
   };
   OptimizeResult r = optimize(micromaser_factory(c.nc), c.g, c.schedule, *merit, st, cb);
+  const int leak_rc = check_leakage(r.best.final_leakage, c);
 
   json cfg = c.config("optimize");
   lo.to(cfg);
@@ -287,7 +285,7 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
     file->stream() << out.dump(1) << '\n';
     file->commit();
   }
-  return 0;
+  return leak_rc;
 }
 
 

@@ -96,6 +96,7 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   ErgotropyWithGradient W = grad ? ergotropy_with_gradient(*final_state)
                                  : ErgotropyWithGradient{ergotropy(*final_state), {}};
   out.final_energy = E.back();
+  out.final_leakage = leakage(*final_state);
   out.merit = merit.evaluate({E, W.value, schedule.mean_c(), schedule.mean_q()});
   if (!grad) return out;
 

@@ -26,6 +26,7 @@ struct GradientOptions {
 struct LossEvaluation {
   MeritValue merit;                          // value, ergotropy, penalty
   double final_energy = 0;
+  double final_leakage = 0;                  // 1 - Tr r_n
   std::vector<ParameterGradient> batches;    // dL/d(c, q) per batch (fixed ones included)
   double d_g = 0;                            // dL/dg when with_g
   bool checkpointed = false;                 // segments were recomputed
