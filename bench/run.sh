@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every benchmark side by side with its peers and prints the tables recorded in README.
+# Usage: bench/run.sh [build-dir]   (after scripts/build.sh; takes about 3 minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+py=/usr/bin/python3
+echo "## Collision (Google Benchmark) vs NumPy peers"
+$py bench/peers_collision.py --build "$build"
+echo "## Loss vs loss + exact gradient (n = 1000)"
+"$build"/bench/qbopt_bench_gradient --benchmark_min_time=0.5
+echo "## Optimization: the paper's table, SciPy L-BFGS-B with finite differences vs qbopt"
+$py bench/peers_optimize.py --build "$build" --table
+echo "## Wigner function vs qutip.wigner"
+PYTHONPATH="$build/python" $py bench/peers_wigner.py
