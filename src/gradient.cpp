@@ -54,9 +54,10 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   const std::size_t state_bytes = sizeof(double) * static_cast<std::size_t>(N + 2) * (N + 2);
   long stride = options_.checkpoint_every;
   if (stride <= 0) {
-    // Segments of ~4 MiB of states: measured fastest at N = 150 (22 states: 31 ms per
-    // gradient of 1000 collisions, against 53 ms storing every state and 36 ms with 100).
-    stride = std::clamp(static_cast<long>((std::size_t(4) << 20) / state_bytes), 2L, 64L);
+    // Segments of ~16 MiB of states (90 at N = 150): with the two-core pipeline this measured
+    // fastest for 1000 collisions at N = 150 (22 ms, against 26 ms with 22 states and 52 ms
+    // storing every state, which is bound by memory bandwidth).
+    stride = std::clamp(static_cast<long>((std::size_t(16) << 20) / state_bytes), 2L, 128L);
     const std::size_t checkpoints = static_cast<std::size_t>(n / stride + 1);
     if (checkpoints * state_bytes > options_.memory_budget)
       stride = std::max(stride, static_cast<long>(std::ceil(std::sqrt(double(n)))));
