@@ -1,9 +1,9 @@
 // Google Benchmark: cost of one collision (and of the fused adjoint step) against N.
 #include <benchmark/benchmark.h>
-#include <qbopt/qbopt.hpp>
 
 #include <cmath>
 #include <numbers>
+#include <qbopt/qbopt.hpp>
 
 namespace {
 
@@ -30,7 +30,12 @@ void BM_Collision(benchmark::State& bs) {
   }
   bs.SetComplexityN(N);
 }
-BENCHMARK(BM_Collision)->Arg(120)->Arg(150)->Arg(400)->Arg(1000)->Complexity(benchmark::oNSquared)
+BENCHMARK(BM_Collision)
+    ->Arg(120)
+    ->Arg(150)
+    ->Arg(400)
+    ->Arg(1000)
+    ->Complexity(benchmark::oNSquared)
     ->Unit(benchmark::kMicrosecond);
 
 void BM_CollisionIncoherent(benchmark::State& bs) {

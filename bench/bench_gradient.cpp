@@ -1,11 +1,11 @@
 // Google Benchmark: one loss evaluation vs one loss + exact gradient (the target is a
 // gradient at most 3x a loss), for one batch and for 1000 one-qubit batches, n = 1000.
 #include <benchmark/benchmark.h>
-#include <qbopt/gradient.hpp>
-#include <qbopt/qbopt.hpp>
 
 #include <cmath>
 #include <numbers>
+#include <qbopt/gradient.hpp>
+#include <qbopt/qbopt.hpp>
 
 namespace {
 
@@ -46,7 +46,11 @@ BENCHMARK(BM_Gradient_OneBatch)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecon
 BENCHMARK(BM_Loss_1000Batches)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gradient_1000Batches)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gradient_OneBatch_Serial)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Gradient_OneBatch_Every)->Args({150, 1})->Args({150, 4})->Args({150, 32})->Args({150, 100})
+BENCHMARK(BM_Gradient_OneBatch_Every)
+    ->Args({150, 1})
+    ->Args({150, 4})
+    ->Args({150, 32})
+    ->Args({150, 100})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

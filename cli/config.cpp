@@ -13,11 +13,16 @@ namespace {
 std::string scalar_text(const toml::node& v, const std::string& key) {
   std::ostringstream s;
   s.precision(17);
-  if (auto x = v.as_floating_point()) s << x->get();
-  else if (auto i = v.as_integer()) s << i->get();
-  else if (auto b = v.as_boolean()) s << (b->get() ? "true" : "false");
-  else if (auto t = v.as_string()) s << t->get();
-  else throw std::invalid_argument("config key '" + key + "' must be a number, boolean or string");
+  if (auto x = v.as_floating_point())
+    s << x->get();
+  else if (auto i = v.as_integer())
+    s << i->get();
+  else if (auto b = v.as_boolean())
+    s << (b->get() ? "true" : "false");
+  else if (auto t = v.as_string())
+    s << t->get();
+  else
+    throw std::invalid_argument("config key '" + key + "' must be a number, boolean or string");
   return s.str();
 }
 
@@ -56,11 +61,14 @@ void apply_config(CLI::App& sub, const std::string& path) {
     for (char& ch : key)
       if (ch == '_') ch = '-';
     CLI::Option* opt = sub.get_option_no_throw("--" + key);
-    if (!opt || key == "help") throw std::invalid_argument("config '" + path + "': unknown key '" + std::string(k.str()) + "'");
+    if (!opt || key == "help")
+      throw std::invalid_argument("config '" + path + "': unknown key '" + std::string(k.str()) +
+                                  "'");
     if (opt->count() > 0) continue;  // the command line overrides the file
     std::vector<std::string> values;
     if (const toml::array* arr = v.as_array()) {
-      for (const auto& e : *arr) values.push_back(key == "batch" ? batch_text(e) : scalar_text(e, key));
+      for (const auto& e : *arr)
+        values.push_back(key == "batch" ? batch_text(e) : scalar_text(e, key));
     } else {
       values.push_back(key == "batch" ? batch_text(v) : scalar_text(v, key));
     }
@@ -68,7 +76,8 @@ void apply_config(CLI::App& sub, const std::string& path) {
     try {
       opt->run_callback();
     } catch (const CLI::Error& e) {
-      throw std::invalid_argument("config '" + path + "': key '" + std::string(k.str()) + "': " + e.what());
+      throw std::invalid_argument("config '" + path + "': key '" + std::string(k.str()) +
+                                  "': " + e.what());
     }
   }
 }

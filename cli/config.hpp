@@ -1,7 +1,6 @@
 #pragma once
 // TOML configuration files for the CLI: every key is a flag name without the dashes.
 #include <CLI/CLI.hpp>
-
 #include <string>
 
 namespace qbopt::cli {

@@ -1,23 +1,22 @@
 // qbopt command-line front end: parses flags, calls the library, writes outputs.
-#include <qbopt/qbopt.hpp>
-
-#include <qbopt/gradient.hpp>
-#include <qbopt/loss.hpp>
-#include <qbopt/optimize.hpp>
-
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <numbers>
+#include <qbopt/gradient.hpp>
+#include <qbopt/loss.hpp>
+#include <qbopt/optimize.hpp>
+#include <qbopt/qbopt.hpp>
 #include <stdexcept>
 
-#include "io.hpp"
 #include "config.hpp"
+#include "io.hpp"
+#include "json_io.hpp"
 #include "reproduce.hpp"
 
 using json = nlohmann::json;
@@ -40,15 +39,18 @@ struct Common {
   void add_to(CLI::App& app) {
     app.add_option("--g", g, "coupling g (default pi/sqrt(15.6))");
     app.add_option("--nc", nc, "Fock truncation N (levels 0..N-1)");
-    app.add_option("--batch", batch_text, "batch c,q,count[,fixed] (repeatable, in order)")->take_all();
+    app.add_option("--batch", batch_text, "batch c,q,count[,fixed] (repeatable, in order)")
+        ->take_all();
     app.add_option("--out", out, "output file");
     app.add_flag("--strict", strict, "exit 3 when the final truncation leakage exceeds 1e-6");
   }
   // Validates and builds the schedule; throws std::invalid_argument naming the value.
   void finish() {
-    if (!std::isfinite(g)) throw std::invalid_argument("--g must be finite, got " + std::to_string(g));
+    if (!std::isfinite(g))
+      throw std::invalid_argument("--g must be finite, got " + std::to_string(g));
     if (nc < 2) throw std::invalid_argument("--nc must be >= 2, got " + std::to_string(nc));
-    if (batch_text.empty()) throw std::invalid_argument("at least one --batch c,q,count is required");
+    if (batch_text.empty())
+      throw std::invalid_argument("at least one --batch c,q,count is required");
     std::vector<Batch> b;
     for (const auto& t : batch_text) b.push_back(parse_batch(t));
     schedule = Schedule(std::move(b));
@@ -57,8 +59,9 @@ struct Common {
   json config(const std::string& command) const {
     json batches = json::array();
     for (const auto& b : schedule.batches())
-      batches.push_back({{"c", b.qubit.c}, {"q", b.qubit.q}, {"count", b.count}, {"fixed", b.fixed}});
-    return {{"command", command}, {"qbopt_version", qbopt::version}, {"g", g}, {"nc", nc},
+      batches.push_back(
+          {{"c", b.qubit.c}, {"q", b.qubit.q}, {"count", b.count}, {"fixed", b.fixed}});
+    return {{"command", command}, {"qbopt_version", qbopt::version},    {"g", g}, {"nc", nc},
             {"batches", batches}, {"collisions", schedule.collisions()}};
   }
 };
@@ -81,8 +84,9 @@ std::function<bool(long, long)> progress_reporter(const char* what) {
 // Warns (or fails with --strict) when the truncation lost more than kLeakageWarning.
 int check_leakage(double leak, const Common& c) {
   if (leak > kLeakageWarning) {
-    std::fprintf(stderr, "qbopt: warning: final leakage %.3g exceeds 1e-6; increase --nc (now %d)\n",
-                 leak, c.nc);
+    std::fprintf(stderr,
+                 "qbopt: warning: final leakage %.3g exceeds 1e-6; increase --nc (now %d)\n", leak,
+                 c.nc);
     if (c.strict) return kLeaky;
   }
   return 0;
@@ -90,7 +94,8 @@ int check_leakage(double leak, const Common& c) {
 
 int run_simulate(Common& c, int samples) {
   c.finish();
-  if (samples < 2) throw std::invalid_argument("--samples must be >= 2, got " + std::to_string(samples));
+  if (samples < 2)
+    throw std::invalid_argument("--samples must be >= 2, got " + std::to_string(samples));
   const std::string ext = extension(c.out);
   std::unique_ptr<AtomicFile> file;
   if (!c.out.empty()) {
@@ -111,7 +116,8 @@ int run_simulate(Common& c, int samples) {
 
   std::printf("%10s %12s %12s %12s %12s\n", "k", "energy", "ergotropy", "purity", "leakage");
   for (const auto& x : tr.samples)
-    std::printf("%10ld %12.6f %12.6f %12.6f %12.3e\n", x.k, x.energy, x.ergotropy, x.purity, x.leakage);
+    std::printf("%10ld %12.6f %12.6f %12.6f %12.3e\n", x.k, x.energy, x.ergotropy, x.purity,
+                x.leakage);
   std::printf("%ld collisions at N = %d in %.3f s%s\n", done, c.nc, secs,
               done < c.schedule.collisions() ? " (interrupted: partial result)" : "");
 
@@ -120,23 +126,21 @@ int run_simulate(Common& c, int samples) {
     if (ext == ".csv") {
       o << "k,energy,ergotropy,purity,leakage\n";
       for (const auto& x : tr.samples)
-        o << x.k << ',' << x.energy << ',' << x.ergotropy << ',' << x.purity << ',' << x.leakage << '\n';
+        o << x.k << ',' << x.energy << ',' << x.ergotropy << ',' << x.purity << ',' << x.leakage
+          << '\n';
     } else {
-      json t = {{"k", json::array()}, {"energy", json::array()}, {"ergotropy", json::array()},
-                {"purity", json::array()}, {"leakage", json::array()}};
-      for (const auto& x : tr.samples) {
-        t["k"].push_back(x.k);
-        t["energy"].push_back(x.energy);
-        t["ergotropy"].push_back(x.ergotropy);
-        t["purity"].push_back(x.purity);
-        t["leakage"].push_back(x.leakage);
-      }
+      const json t = samples_json(tr.samples);
       json cfg = c.config("simulate");
       cfg["samples"] = samples;
       json out = {{"config", cfg},
                   {"trajectory", t},
-                  {"final", {{"k", done}, {"energy", E}, {"ergotropy", W}, {"purity", P},
-                             {"leakage", L}, {"populations", populations(s)}}}};
+                  {"final",
+                   {{"k", done},
+                    {"energy", E},
+                    {"ergotropy", W},
+                    {"purity", P},
+                    {"leakage", L},
+                    {"populations", populations(s)}}}};
       if (done < c.schedule.collisions()) out["interrupted"] = true;
       o << out.dump(1) << '\n';
     }
@@ -144,7 +148,6 @@ int run_simulate(Common& c, int samples) {
   }
   return check_leakage(L, c);
 }
-
 
 // Options of the loss and optimize commands.
 struct LossOpts {
@@ -165,13 +168,16 @@ struct LossOpts {
 };
 
 json result_numbers(const LossEvaluation& le) {
-  return {{"loss", le.merit.value}, {"ergotropy", le.merit.ergotropy}, {"penalty", le.merit.penalty},
+  return {{"loss", le.merit.value},
+          {"ergotropy", le.merit.ergotropy},
+          {"penalty", le.merit.penalty},
           {"energy", le.final_energy}};
 }
 
 std::unique_ptr<AtomicFile> open_json_out(const std::string& out) {
   if (out.empty()) return nullptr;
-  if (extension(out) != ".json") throw std::invalid_argument("--out '" + out + "' must end in .json");
+  if (extension(out) != ".json")
+    throw std::invalid_argument("--out '" + out + "' must end in .json");
   return std::make_unique<AtomicFile>(out);
 }
 
@@ -218,8 +224,11 @@ struct OptOpts {
     app.add_option("--max-iterations", max_iterations, "L-BFGS-B iterations per start");
     app.add_option("--epsilon", epsilon, "projected-gradient norm at convergence");
     app.add_flag("--free-g", free_g, "optimize the coupling g too");
-    app.add_option("--g-range", g_range, "bounds of g when free: min,max")->delimiter(',')->expected(2);
-    app.add_flag("--progress", progress, "print a line per iteration even when stderr is not a terminal");
+    app.add_option("--g-range", g_range, "bounds of g when free: min,max")
+        ->delimiter(',')
+        ->expected(2);
+    app.add_flag("--progress", progress,
+                 "print a line per iteration even when stderr is not a terminal");
   }
 };
 
@@ -259,8 +268,12 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   for (const auto& s : r.starts) {
     json p = json::array();
     for (const auto& b : s.schedule.batches()) p.push_back({b.qubit.c, b.qubit.q});
-    starts.push_back({{"loss", s.loss}, {"params", p}, {"g", s.g}, {"iterations", s.iterations},
-                      {"evaluations", s.evaluations}, {"status", s.status}});
+    starts.push_back({{"loss", s.loss},
+                      {"params", p},
+                      {"g", s.g},
+                      {"iterations", s.iterations},
+                      {"evaluations", s.evaluations},
+                      {"status", s.status}});
   }
   json out = result_numbers(r.best);
   out["config"] = cfg;
@@ -274,13 +287,14 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   out["starts"] = starts;
   for (std::size_t b = 0; b < r.schedule.batches().size(); ++b) {
     const auto& x = r.schedule.batches()[b];
-    std::printf("batch %zu: c = %.4f  q = %.4f  count = %ld%s\n", b + 1, x.qubit.c, x.qubit.q, x.count,
-                x.fixed ? " (fixed)" : "");
+    std::printf("batch %zu: c = %.4f  q = %.4f  count = %ld%s\n", b + 1, x.qubit.c, x.qubit.q,
+                x.count, x.fixed ? " (fixed)" : "");
   }
   if (oo.free_g) std::printf("g = %.6f\n", r.g);
-  std::printf("loss %.10f  ergotropy %.6f  penalty %.6g  (%d iterations, %d evaluations, %.2f s, %s)\n",
-              r.best.merit.value, r.best.merit.ergotropy, r.best.merit.penalty, r.iterations,
-              r.evaluations, r.seconds, r.status.c_str());
+  std::printf(
+      "loss %.10f  ergotropy %.6f  penalty %.6g  (%d iterations, %d evaluations, %.2f s, %s)\n",
+      r.best.merit.value, r.best.merit.ergotropy, r.best.merit.penalty, r.iterations, r.evaluations,
+      r.seconds, r.status.c_str());
   if (file) {
     file->stream() << out.dump(1) << '\n';
     file->commit();
@@ -288,15 +302,15 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   return leak_rc;
 }
 
-
 int run_state(Common& c, const std::vector<double>& grid) {
   c.finish();
   auto file = open_json_out(c.out);
   std::vector<double> xs;
   if (!grid.empty()) {
-    if (grid.size() != 3 || !std::isfinite(grid[0]) || !std::isfinite(grid[1]) || grid[0] >= grid[1] ||
-        grid[2] < 2 || grid[2] != std::floor(grid[2]) || grid[2] > 100000)
-      throw std::invalid_argument("--wigner must be xmin,xmax,points with xmin < xmax and points >= 2");
+    if (grid.size() != 3 || !std::isfinite(grid[0]) || !std::isfinite(grid[1]) ||
+        grid[0] >= grid[1] || grid[2] < 2 || grid[2] != std::floor(grid[2]) || grid[2] > 100000)
+      throw std::invalid_argument(
+          "--wigner must be xmin,xmax,points with xmin < xmax and points >= 2");
     xs = linspace(grid[0], grid[1], static_cast<int>(grid[2]));
   }
   Micromaser model(c.g, c.nc);
@@ -312,21 +326,16 @@ int run_state(Common& c, const std::vector<double>& grid) {
     for (int n = 0; n < rho.cols(); ++n) a[n] = rho(m, n).real(), b[n] = rho(m, n).imag();
     re.push_back(a), im.push_back(b);
   }
-  json out = {{"config", c.config("state")}, {"populations", populations(s)}, {"rho", {{"re", re}, {"im", im}}},
-              {"energy", energy(s)}, {"ergotropy", ergotropy(s)}, {"purity", purity(s)}, {"leakage", leakage(s)},
-              {"k", t.energy.size() - 1}};
-  std::printf("state after %zu collisions: E %.6f  W %.6f  P %.6f  leakage %.3e\n", t.energy.size() - 1,
-              energy(s), ergotropy(s), purity(s), leakage(s));
+  json out = {{"config", c.config("state")},     {"populations", populations(s)},
+              {"rho", {{"re", re}, {"im", im}}}, {"energy", energy(s)},
+              {"ergotropy", ergotropy(s)},       {"purity", purity(s)},
+              {"leakage", leakage(s)},           {"k", t.energy.size() - 1}};
+  std::printf("state after %zu collisions: E %.6f  W %.6f  P %.6f  leakage %.3e\n",
+              t.energy.size() - 1, energy(s), ergotropy(s), purity(s), leakage(s));
   if (!xs.empty()) {
     const Eigen::MatrixXd w = wigner(rho, xs, xs);
-    json wj = json::array();
-    for (int j = 0; j < w.rows(); ++j) {
-      std::vector<double> row(w.cols());
-      for (int i = 0; i < w.cols(); ++i) row[i] = w(j, i);
-      wj.push_back(row);
-    }
     out["config"]["wigner"] = grid;
-    out["wigner"] = {{"x", xs}, {"p", xs}, {"w", wj}};
+    out["wigner"] = {{"x", xs}, {"p", xs}, {"w", rows_json(w)}};
   }
   if (file) {
     file->stream() << out.dump(1) << '\n';
@@ -350,17 +359,20 @@ int main(int argc, char** argv) {
   LossOpts loss_o;
   bool with_gradient = false;
   std::string loss_config;
-  auto* loss = app.add_subcommand("loss", "evaluate a figure of merit (Eq. (11) by default) and its gradient");
+  auto* loss = app.add_subcommand(
+      "loss", "evaluate a figure of merit (Eq. (11) by default) and its gradient");
   loss_c.add_to(*loss);
   loss_o.add_to(*loss);
   loss->add_flag("--gradient", with_gradient, "also write dL/d(c, q) of every batch");
-  loss->add_option("config", loss_config, "TOML file with any of these options (flags override it)");
+  loss->add_option("config", loss_config,
+                   "TOML file with any of these options (flags override it)");
 
   Common opt_c;
   LossOpts opt_l;
   OptOpts opt_o;
   std::string opt_config;
-  auto* opt = app.add_subcommand("optimize", "minimize the loss over the free (c, q) of the batches with L-BFGS-B");
+  auto* opt = app.add_subcommand(
+      "optimize", "minimize the loss over the free (c, q) of the batches with L-BFGS-B");
   opt_c.add_to(*opt);
   opt_l.add_to(*opt);
   opt_o.add_to(*opt);
@@ -368,13 +380,17 @@ int main(int argc, char** argv) {
 
   Common st_c;
   std::vector<double> wigner_grid;
-  auto* st = app.add_subcommand("state", "final state of a schedule: populations, rho, Wigner function");
+  auto* st =
+      app.add_subcommand("state", "final state of a schedule: populations, rho, Wigner function");
   st_c.add_to(*st);
-  st->add_option("--wigner", wigner_grid, "Wigner grid xmin,xmax,points (same for x and p)")->delimiter(',');
+  st->add_option("--wigner", wigner_grid, "Wigner grid xmin,xmax,points (same for x and p)")
+      ->delimiter(',');
 
   ReproduceOptions rep_o;
-  auto* rep = app.add_subcommand("reproduce", "redo the seed paper: tables, long runs, states, noise, figures");
-  rep->add_option("--out", rep_o.out_dir, "output directory (report.md, results.json, PNG figures)")->required();
+  auto* rep = app.add_subcommand("reproduce",
+                                 "redo the seed paper: tables, long runs, states, noise, figures");
+  rep->add_option("--out", rep_o.out_dir, "output directory (report.md, results.json, PNG figures)")
+      ->required();
   rep->add_flag("--quick", rep_o.quick, "shortened run for CI (under a minute)");
   rep->add_option("--seed", rep_o.seed, "seed of the noise ensembles");
   rep->add_option("--sigma", rep_o.sigma, "noise on each qubit's c and q (0 = no ensembles)");

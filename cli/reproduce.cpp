@@ -1,19 +1,18 @@
 #include "reproduce.hpp"
 
-#include <qbopt/qbopt.hpp>
-
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <numbers>
+#include <qbopt/qbopt.hpp>
 #include <sstream>
 #include <stdexcept>
 
 #include "io.hpp"
+#include "json_io.hpp"
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
@@ -35,10 +34,10 @@ struct Scenario {
   const char* section;
   double lambda, eta;
   int nc;
-  std::vector<Batch> start;   // starting point; fixed batches stay
-  std::vector<Qubit> paper;   // the paper's optimum, one pair per batch
-  const char* figure;         // where its long run is drawn
-  const char* state_figure;   // "" or the Wigner figure panel
+  std::vector<Batch> start;  // starting point; fixed batches stay
+  std::vector<Qubit> paper;  // the paper's optimum, one pair per batch
+  const char* figure;        // where its long run is drawn
+  const char* state_figure;  // "" or the Wigner figure panel
 };
 
 std::vector<Scenario> scenarios() {
@@ -48,14 +47,42 @@ std::vector<Scenario> scenarios() {
       {"3.1-lambda10", "3.1", 10, 0.2, 120, {b(0.5, 0.2, 1000)}, {{0.390, 0.168}}, "4", "5a"},
       {"3.1-lambda100", "3.1", 100, 0.2, 120, {b(0.5, 0.2, 1000)}, {{0.470, 0.183}}, "4", ""},
       {"3.1-lambda1000", "3.1", 1000, 0.2, 120, {b(0.5, 0.2, 1000)}, {{0.553, 0.190}}, "4", "5b"},
-      {"3.2-lambda1", "3.2", 1, 0.1, 150, {b(0.2, 0.1, 500), b(0.4, 0.17, 500)},
-       {{0.150, 0.079}, {0.361, 0.150}}, "6", ""},
-      {"3.2-lambda10", "3.2", 10, 0.1, 150, {b(0.2, 0.1, 500), b(0.4, 0.17, 500)},
-       {{0.229, 0.123}, {0.414, 0.165}}, "6", ""},
-      {"3.2-lambda100", "3.2", 100, 0.1, 150, {b(0.2, 0.1, 500), b(0.4, 0.17, 500)},
-       {{0.270, 0.152}, {0.486, 0.179}}, "6", "7a"},
-      {"improved", "3.2", 10, 0.1, 150, {b(0, 0, 500, true), b(0.45, 0.2, 1000)},
-       {{0.0, 0.0}, {0.449, 0.208}}, "6", "7b"},
+      {"3.2-lambda1",
+       "3.2",
+       1,
+       0.1,
+       150,
+       {b(0.2, 0.1, 500), b(0.4, 0.17, 500)},
+       {{0.150, 0.079}, {0.361, 0.150}},
+       "6",
+       ""},
+      {"3.2-lambda10",
+       "3.2",
+       10,
+       0.1,
+       150,
+       {b(0.2, 0.1, 500), b(0.4, 0.17, 500)},
+       {{0.229, 0.123}, {0.414, 0.165}},
+       "6",
+       ""},
+      {"3.2-lambda100",
+       "3.2",
+       100,
+       0.1,
+       150,
+       {b(0.2, 0.1, 500), b(0.4, 0.17, 500)},
+       {{0.270, 0.152}, {0.486, 0.179}},
+       "6",
+       "7a"},
+      {"improved",
+       "3.2",
+       10,
+       0.1,
+       150,
+       {b(0, 0, 500, true), b(0.45, 0.2, 1000)},
+       {{0.0, 0.0}, {0.449, 0.208}},
+       "6",
+       "7b"},
   };
 }
 
@@ -63,7 +90,8 @@ std::string pairs(const std::vector<Qubit>& v) {
   std::ostringstream s;
   s.setf(std::ios::fixed);
   s.precision(3);
-  for (std::size_t i = 0; i < v.size(); ++i) s << (i ? ", " : "") << "(" << v[i].c << ", " << v[i].q << ")";
+  for (std::size_t i = 0; i < v.size(); ++i)
+    s << (i ? ", " : "") << "(" << v[i].c << ", " << v[i].q << ")";
   return s.str();
 }
 
@@ -129,11 +157,18 @@ int run_reproduce(const ReproduceOptions& o) {
   const auto wall0 = std::chrono::steady_clock::now();
 
   json results;
-  results["config"] = {{"qbopt_version", qbopt::version}, {"quick", o.quick}, {"seed", o.seed},
-                       {"sigma", o.sigma}, {"noise_trajectories", noise_traj},
-                       {"long_run_collisions", n_long}, {"noise_collisions", n_noise},
-                       {"long_run_nc", kLongRunN}, {"g", kG}, {"wigner_grid", {-grid_half, grid_half, grid}},
-                       {"optimizer", o.quick ? "L-BFGS-B, at most 4 iterations (quick)" : "L-BFGS-B, SciPy-default tolerances"}};
+  results["config"] = {{"qbopt_version", qbopt::version},
+                       {"quick", o.quick},
+                       {"seed", o.seed},
+                       {"sigma", o.sigma},
+                       {"noise_trajectories", noise_traj},
+                       {"long_run_collisions", n_long},
+                       {"noise_collisions", n_noise},
+                       {"long_run_nc", kLongRunN},
+                       {"g", kG},
+                       {"wigner_grid", {-grid_half, grid_half, grid}},
+                       {"optimizer", o.quick ? "L-BFGS-B, at most 4 iterations (quick)"
+                                             : "L-BFGS-B, SciPy-default tolerances"}};
   results["optimizations"] = json::array();
   results["trajectories"] = json::array();
   results["states"] = json::array();
@@ -145,7 +180,8 @@ int run_reproduce(const ReproduceOptions& o) {
   const auto sc = scenarios();
   for (std::size_t i = 0; i < sc.size() && !stopped; ++i) {
     const Scenario& s = sc[i];
-    pr.say("optimizing " + std::string(s.id) + " (" + std::to_string(i + 1) + "/" + std::to_string(sc.size()) + ")");
+    pr.say("optimizing " + std::string(s.id) + " (" + std::to_string(i + 1) + "/" +
+           std::to_string(sc.size()) + ")");
     const LossSettings ls{s.lambda, s.eta};
     auto merit = make_figure_of_merit("eq11", ls);
     OptimizeSettings st;
@@ -158,21 +194,33 @@ int run_reproduce(const ReproduceOptions& o) {
     optimum.push_back(r.schedule);
     json params = json::array();
     for (const auto& b : r.schedule.batches())
-      params.push_back({{"c", b.qubit.c}, {"q", b.qubit.q}, {"count", b.count}, {"fixed", b.fixed}});
+      params.push_back(
+          {{"c", b.qubit.c}, {"q", b.qubit.q}, {"count", b.count}, {"fixed", b.fixed}});
     json paper = json::array();
     for (const auto& q : s.paper) paper.push_back({q.c, q.q});
     double dev = 0;
     for (std::size_t b = 0; b < s.paper.size(); ++b)
       dev = std::max({dev, std::abs(r.schedule.batches()[b].qubit.c - s.paper[b].c),
                       std::abs(r.schedule.batches()[b].qubit.q - s.paper[b].q)});
-    results["optimizations"].push_back(
-        {{"id", s.id}, {"section", s.section}, {"lambda", s.lambda}, {"eta", s.eta}, {"nc", s.nc},
-         {"g", kG}, {"params", params}, {"paper", paper}, {"max_deviation_from_paper", dev},
-         {"loss", r.best.merit.value}, {"ergotropy", r.best.merit.ergotropy},
-         {"penalty", r.best.merit.penalty}, {"paper_loss", at_paper.merit.value},
-         {"paper_ergotropy", at_paper.merit.ergotropy}, {"iterations", r.iterations},
-         {"evaluations", r.evaluations}, {"seconds", r.seconds}, {"history", r.history},
-         {"status", r.status}});
+    results["optimizations"].push_back({{"id", s.id},
+                                        {"section", s.section},
+                                        {"lambda", s.lambda},
+                                        {"eta", s.eta},
+                                        {"nc", s.nc},
+                                        {"g", kG},
+                                        {"params", params},
+                                        {"paper", paper},
+                                        {"max_deviation_from_paper", dev},
+                                        {"loss", r.best.merit.value},
+                                        {"ergotropy", r.best.merit.ergotropy},
+                                        {"penalty", r.best.merit.penalty},
+                                        {"paper_loss", at_paper.merit.value},
+                                        {"paper_ergotropy", at_paper.merit.ergotropy},
+                                        {"iterations", r.iterations},
+                                        {"evaluations", r.evaluations},
+                                        {"seconds", r.seconds},
+                                        {"history", r.history},
+                                        {"status", r.status}});
     write_json(results_path, results);
     stopped = interrupted();
   }
@@ -187,23 +235,29 @@ int run_reproduce(const ReproduceOptions& o) {
     so.samples = 60;
     so.progress = [](long, long) { return !interrupted(); };
     const Trajectory t = simulate(model, sched, so);
-    json tj = {{"id", s.id}, {"figure", s.figure}, {"nc", kLongRunN}, {"g", kG},
-               {"label", std::string("λ=") + fmt("%g", s.lambda) + ": " + pairs(qubits(optimum[i]))},
-               {"k", json::array()}, {"energy", json::array()}, {"ergotropy", json::array()},
-               {"purity", json::array()}, {"leakage", json::array()}};
+    json tj = {
+        {"id", s.id},
+        {"figure", s.figure},
+        {"nc", kLongRunN},
+        {"g", kG},
+        {"label", std::string("λ=") + fmt("%g", s.lambda) + ": " + pairs(qubits(optimum[i]))},
+    };
+    tj.update(samples_json(t.samples));
     if (std::string(s.id) == "improved") tj["label"] = "improved: " + pairs(qubits(optimum[i]));
-    for (const auto& x : t.samples) {
-      tj["k"].push_back(x.k), tj["energy"].push_back(x.energy), tj["ergotropy"].push_back(x.ergotropy);
-      tj["purity"].push_back(x.purity), tj["leakage"].push_back(x.leakage);
-    }
     tj["noise"] = nullptr;
     if (o.sigma > 0 && noise_traj > 0 && !interrupted()) {
-      pr.say("noise ensemble " + std::string(s.id) + " (" + std::to_string(noise_traj) + " trajectories)");
+      pr.say("noise ensemble " + std::string(s.id) + " (" + std::to_string(noise_traj) +
+             " trajectories)");
       NoiseSettings ns{o.sigma, noise_traj, o.seed + i, 40};
       const NoiseEnsemble e = noise_ensemble(model, long_run(optimum[i], n_noise), ns);
-      tj["noise"] = {{"sigma", o.sigma}, {"trajectories", noise_traj}, {"seed", o.seed + i},
-                     {"k", e.k}, {"ergotropy_mean", e.ergotropy_mean}, {"ergotropy_std", e.ergotropy_std},
-                     {"purity_mean", e.purity_mean}, {"purity_std", e.purity_std}};
+      tj["noise"] = {{"sigma", o.sigma},
+                     {"trajectories", noise_traj},
+                     {"seed", o.seed + i},
+                     {"k", e.k},
+                     {"ergotropy_mean", e.ergotropy_mean},
+                     {"ergotropy_std", e.ergotropy_std},
+                     {"purity_mean", e.purity_mean},
+                     {"purity_std", e.purity_std}};
     }
     results["trajectories"].push_back(tj);
     // 3. States and Wigner functions after the long run (Figs. 5 and 7).
@@ -211,16 +265,14 @@ int run_reproduce(const ReproduceOptions& o) {
       pr.say("state and Wigner function " + std::string(s.id));
       const auto xs = linspace(-grid_half, grid_half, grid);
       const Eigen::MatrixXd w = wigner(t.final_state, xs, xs);
-      json wj = json::array();
-      for (int j = 0; j < w.rows(); ++j) {
-        std::vector<double> row(w.cols());
-        for (int i2 = 0; i2 < w.cols(); ++i2) row[i2] = w(j, i2);
-        wj.push_back(row);
-      }
-      results["states"].push_back({{"id", s.id}, {"figure", s.state_figure}, {"k", t.samples.back().k},
-                                   {"label", tj["label"]}, {"populations", populations(t.final_state)},
-                                   {"ergotropy", ergotropy(t.final_state)}, {"purity", purity(t.final_state)},
-                                   {"wigner", {{"x", xs}, {"p", xs}, {"w", wj}}}});
+      results["states"].push_back({{"id", s.id},
+                                   {"figure", s.state_figure},
+                                   {"k", t.samples.back().k},
+                                   {"label", tj["label"]},
+                                   {"populations", populations(t.final_state)},
+                                   {"ergotropy", ergotropy(t.final_state)},
+                                   {"purity", purity(t.final_state)},
+                                   {"wigner", {{"x", xs}, {"p", xs}, {"w", rows_json(w)}}}});
     }
     write_json(results_path, results);
     stopped = interrupted();
@@ -231,14 +283,13 @@ int run_reproduce(const ReproduceOptions& o) {
     SimulateOptions so;
     so.samples = 60;
     const Trajectory t = simulate(model, Schedule({{{0.0, 0.0}, n_long, false}}), so);
-    json tj = {{"id", "fine-tuned"}, {"figure", "4"}, {"nc", kLongRunN}, {"g", std::numbers::pi / 4},
-               {"label", "fine-tuned g = π/4, c = q = 0"}, {"k", json::array()}, {"energy", json::array()},
-               {"ergotropy", json::array()}, {"purity", json::array()}, {"leakage", json::array()},
+    json tj = {{"id", "fine-tuned"},
+               {"figure", "4"},
+               {"nc", kLongRunN},
+               {"g", std::numbers::pi / 4},
+               {"label", "fine-tuned g = π/4, c = q = 0"},
                {"noise", nullptr}};
-    for (const auto& x : t.samples) {
-      tj["k"].push_back(x.k), tj["energy"].push_back(x.energy), tj["ergotropy"].push_back(x.ergotropy);
-      tj["purity"].push_back(x.purity), tj["leakage"].push_back(x.leakage);
-    }
+    tj.update(samples_json(t.samples));
     results["trajectories"].push_back(tj);
   }
   results["config"]["seconds_simulation"] =
@@ -249,38 +300,48 @@ int run_reproduce(const ReproduceOptions& o) {
   // 4. report.md: the tables, paper vs ours.
   std::ostringstream md;
   md << "# qbopt reproduce: AI discovery of a charging protocol in a micromaser quantum battery\n\n"
-     << "qbopt " << qbopt::version << (o.quick ? ", **--quick** (shortened: optimizations capped at 4 iterations, "
-                                               "short runs; numbers are not the paper's)" : "")
-     << ". g = π/√15.6 ≈ " << fmt("%.4f", kG) << ". Every number below is in `results.json` with its configuration.\n\n";
+     << "qbopt " << qbopt::version
+     << (o.quick ? ", **--quick** (shortened: optimizations capped at 4 iterations, "
+                   "short runs; numbers are not the paper's)"
+                 : "")
+     << ". g = π/√15.6 ≈ " << fmt("%.4f", kG)
+     << ". Every number below is in `results.json` with its configuration.\n\n";
   md << "## Sec. 3.1: one stream of 1000 identical qubits (N = 120, η = 20 %)\n\n"
-     << "| λ | paper (c, q) | qbopt (c, q) | max \\|Δ\\| | loss | loss at paper's point | W_n | iterations | evaluations | time (s) |\n"
+     << "| λ | paper (c, q) | qbopt (c, q) | max \\|Δ\\| | loss | loss at paper's point | W_n | "
+        "iterations | evaluations | time (s) |\n"
      << "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
   auto row = [&](const json& r) {
     std::vector<Qubit> ours, paper;
     for (const auto& p : r["params"]) ours.push_back({p["c"].get<double>(), p["q"].get<double>()});
     for (const auto& p : r["paper"]) paper.push_back({p[0].get<double>(), p[1].get<double>()});
-    md << "| " << fmt("%g", r["lambda"].get<double>()) << " | " << pairs(paper) << " | " << pairs(ours) << " | "
-       << fmt("%.4f", r["max_deviation_from_paper"].get<double>()) << " | " << fmt("%.5f", r["loss"].get<double>())
-       << " | " << fmt("%.5f", r["paper_loss"].get<double>()) << " | " << fmt("%.3f", r["ergotropy"].get<double>())
-       << " | " << r["iterations"].get<int>() << " | " << r["evaluations"].get<int>() << " | "
-       << fmt("%.2f", r["seconds"].get<double>()) << " |\n";
+    md << "| " << fmt("%g", r["lambda"].get<double>()) << " | " << pairs(paper) << " | "
+       << pairs(ours) << " | " << fmt("%.4f", r["max_deviation_from_paper"].get<double>()) << " | "
+       << fmt("%.5f", r["loss"].get<double>()) << " | "
+       << fmt("%.5f", r["paper_loss"].get<double>()) << " | "
+       << fmt("%.3f", r["ergotropy"].get<double>()) << " | " << r["iterations"].get<int>() << " | "
+       << r["evaluations"].get<int>() << " | " << fmt("%.2f", r["seconds"].get<double>()) << " |\n";
   };
   for (const auto& r : results["optimizations"])
     if (r["section"] == "3.1") row(r);
   md << "\n## Sec. 3.2: two batches of 500 qubits (N = 150, η = 10 %)\n\n"
-     << "| λ | paper {(c1, q1), (c2, q2)} | qbopt | max \\|Δ\\| | loss | loss at paper's point | W_n | iterations | evaluations | time (s) |\n"
+     << "| λ | paper {(c1, q1), (c2, q2)} | qbopt | max \\|Δ\\| | loss | loss at paper's point | "
+        "W_n | iterations | evaluations | time (s) |\n"
      << "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : results["optimizations"])
     if (r["section"] == "3.2" && r["id"] != "improved") row(r);
   md << "\n## Improved strategy: batch 1 fixed at (0, 0) × 500, batch 2 × 1000 free, λ = 10\n\n"
-     << "The loss is flat along q near the optimum, so the point found depends on details the paper "
+     << "The loss is flat along q near the optimum, so the point found depends on details the "
+        "paper "
         "leaves open; compare the losses.\n\n"
-     << "| λ | paper | qbopt | max \\|Δ\\| | loss | loss at paper's point | W_n | iterations | evaluations | time (s) |\n"
+     << "| λ | paper | qbopt | max \\|Δ\\| | loss | loss at paper's point | W_n | iterations | "
+        "evaluations | time (s) |\n"
      << "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : results["optimizations"])
     if (r["id"] == "improved") row(r);
-  md << "\n## Long runs (N = " << kLongRunN << ", " << n_long << " collisions; batch 2 continues to the end)\n\n"
-     << "| run | W at k = 10^3 | W at k = 10^4 | W at the end | P at the end | leakage at the end | W with noise (mean ± std, σ = "
+  md << "\n## Long runs (N = " << kLongRunN << ", " << n_long
+     << " collisions; batch 2 continues to the end)\n\n"
+     << "| run | W at k = 10^3 | W at k = 10^4 | W at the end | P at the end | leakage at the end "
+        "| W with noise (mean ± std, σ = "
      << o.sigma << ") |\n|---|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& t : results["trajectories"]) {
     auto at = [&](long k) -> std::string {
@@ -292,14 +353,16 @@ int run_reproduce(const ReproduceOptions& o) {
     std::string noise = "-";
     if (!t["noise"].is_null())
       noise = fmt("%.3f", t["noise"]["ergotropy_mean"].back().get<double>()) + " ± " +
-              fmt("%.3f", t["noise"]["ergotropy_std"].back().get<double>()) + " (k = " +
-              std::to_string(t["noise"]["k"].back().get<long>()) + ")";
+              fmt("%.3f", t["noise"]["ergotropy_std"].back().get<double>()) +
+              " (k = " + std::to_string(t["noise"]["k"].back().get<long>()) + ")";
     md << "| " << t["label"].get<std::string>() << " | " << at(1000) << " | " << at(10000) << " | "
-       << fmt("%.3f", t["ergotropy"].back().get<double>()) << " | " << fmt("%.3f", t["purity"].back().get<double>())
-       << " | " << fmt("%.1e", t["leakage"].back().get<double>()) << " | " << noise << " |\n";
+       << fmt("%.3f", t["ergotropy"].back().get<double>()) << " | "
+       << fmt("%.3f", t["purity"].back().get<double>()) << " | "
+       << fmt("%.1e", t["leakage"].back().get<double>()) << " | " << noise << " |\n";
   }
   md << "\n## Figures\n\n"
-     << "![Fig. 4](fig4.png)\n\n![Fig. 5](fig5.png)\n\n![Fig. 6](fig6.png)\n\n![Fig. 7](fig7.png)\n\n"
+     << "![Fig. 4](fig4.png)\n\n![Fig. 5](fig5.png)\n\n![Fig. 6](fig6.png)\n\n![Fig. "
+        "7](fig7.png)\n\n"
      << "![Loss histories](loss_history.png)\n";
   write_text(dir / "report.md", md.str());
 
@@ -307,20 +370,25 @@ int run_reproduce(const ReproduceOptions& o) {
   if (o.figures && !stopped) {
     pr.say("figures");
     std::string pp = QBOPT_PYTHON_BUILD_DIR;
-    std::string env = pp.empty() || !fs::exists(pp) ? "" : "PYTHONPATH='" + pp + "'${PYTHONPATH:+:$PYTHONPATH} ";
-    const std::string cmd = env + "/usr/bin/python3 -m qbopt.figures '" + results_path.string() + "' '" +
-                            dir.string() + "'";
+    std::string env =
+        pp.empty() || !fs::exists(pp) ? "" : "PYTHONPATH='" + pp + "'${PYTHONPATH:+:$PYTHONPATH} ";
+    const std::string cmd = env + "/usr/bin/python3 -m qbopt.figures '" + results_path.string() +
+                            "' '" + dir.string() + "'";
     const int rc = std::system(cmd.c_str());
     if (rc != 0) {
-      std::fprintf(stderr, "qbopt: error: the figure step failed (%s); results.json and report.md are written\n",
-                   cmd.c_str());
+      std::fprintf(
+          stderr,
+          "qbopt: error: the figure step failed (%s); results.json and report.md are written\n",
+          cmd.c_str());
       return 1;
     }
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  std::printf("reproduce%s: %zu optimizations, %zu long runs, %zu states in %.1f s -> %s/report.md\n",
-              o.quick ? " --quick" : "", results["optimizations"].size(), results["trajectories"].size(),
-              results["states"].size(), secs, o.out_dir.c_str());
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  std::printf(
+      "reproduce%s: %zu optimizations, %zu long runs, %zu states in %.1f s -> %s/report.md\n",
+      o.quick ? " --quick" : "", results["optimizations"].size(), results["trajectories"].size(),
+      results["states"].size(), secs, o.out_dir.c_str());
   return stopped ? 130 : 0;
 }
 

@@ -7,12 +7,12 @@ namespace qbopt::cli {
 
 struct ReproduceOptions {
   std::string out_dir;
-  bool quick = false;          // shortened everything, for CI (< 1 minute)
-  std::uint64_t seed = 1;      // noise ensembles
-  double sigma = 0.02;         // noise on each qubit's c and q
+  bool quick = false;      // shortened everything, for CI (< 1 minute)
+  std::uint64_t seed = 1;  // noise ensembles
+  double sigma = 0.02;     // noise on each qubit's c and q
   int noise_trajectories = 16;
-  long collisions = 100000;    // length of the long runs (Figs. 4-7)
-  bool figures = true;         // run the Python figure module at the end
+  long collisions = 100000;  // length of the long runs (Figs. 4-7)
+  bool figures = true;       // run the Python figure module at the end
 };
 
 // Writes DIR/results.json (after every stage, atomically), DIR/report.md and the PNG figures.

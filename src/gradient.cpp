@@ -1,8 +1,7 @@
-#include <qbopt/gradient.hpp>
-#include <qbopt/observables.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <qbopt/gradient.hpp>
+#include <qbopt/observables.hpp>
 #include <stdexcept>
 
 namespace qbopt {

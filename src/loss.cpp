@@ -1,7 +1,6 @@
-#include <qbopt/loss.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <qbopt/loss.hpp>
 #include <sstream>
 #include <stdexcept>
 
@@ -110,7 +109,9 @@ class NegEnergy final : public FigureOfMerit {
 
 }  // namespace
 
-std::vector<std::string> figure_of_merit_names() { return {"eq11", "ergotropy", "energy", "power"}; }
+std::vector<std::string> figure_of_merit_names() {
+  return {"eq11", "ergotropy", "energy", "power"};
+}
 
 std::unique_ptr<FigureOfMerit> make_figure_of_merit(const std::string& name,
                                                     const LossSettings& settings) {
@@ -119,7 +120,8 @@ std::unique_ptr<FigureOfMerit> make_figure_of_merit(const std::string& name,
   if (name == "ergotropy") return std::make_unique<NegErgotropy>(settings, false);
   if (name == "power") return std::make_unique<NegErgotropy>(settings, true);
   if (name == "energy") return std::make_unique<NegEnergy>(settings);
-  throw std::invalid_argument("unknown loss '" + name + "' (known: eq11, ergotropy, energy, power)");
+  throw std::invalid_argument("unknown loss '" + name +
+                              "' (known: eq11, ergotropy, energy, power)");
 }
 
 }  // namespace qbopt

@@ -1,11 +1,10 @@
-#include <qbopt/micromaser.hpp>
-
-#include "detail/flush_denormals.hpp"
-
 #include <algorithm>
 #include <cmath>
+#include <qbopt/micromaser.hpp>
 #include <stdexcept>
 #include <string>
+
+#include "detail/flush_denormals.hpp"
 
 namespace qbopt {
 
@@ -35,7 +34,7 @@ inline void forward_column(const double* __restrict Cv, const double* __restrict
   const double* xr = x0 + ld;         // (m, n+1)
   const double* cm = Cv + n;
   const double* sm = Sv + n;
-  const double *w = W.w;
+  const double* w = W.w;
 #pragma GCC ivdep
   for (int i = 0; i < len; ++i) {
     double v = cm[i] * (w[0] * x0[i] + w[1] * xl[i]) + cm[i + 1] * (w[2] * x0[i] + w[3] * xr[i]) +
@@ -136,7 +135,8 @@ void Micromaser::apply(const Qubit& qubit, const State& in, State& out) const {
       forward_column_pair(C, S, w, v, X, ld, n, T - n, Y + (n + 1) + n * ld,
                           Y + (n + 1) + (n + 1) * ld);
     }
-    if (n == T) forward_column<false>(C, S, forward_weights(C, S, n, q, kappa), X, ld, n, 1, Y + n + n * ld);
+    if (n == T)
+      forward_column<false>(C, S, forward_weights(C, S, n, q, kappa), X, ld, n, 1, Y + n + n * ld);
   }
   out.set_top(T);
   out.set_diagonal(diag);
@@ -199,7 +199,9 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
     const double r0 = rr[0];
     dA += 2 * a - (cm[0] * Cn * x0[0] + sm[0] * Sn * xl[-1]) * r0;
     dB += 2 * b - (cm[1] * Cn1 * x0[0] + sm[1] * Sn1 * xr[1]) * r0;
-    dK += 2 * k - (cm[0] * Sn1 * xr[0] - cm[1] * Sn * xl[0] + Cn * sm[1] * x0[1] - Cn1 * sm[0] * x0[-1]) * r0;
+    dK +=
+        2 * k -
+        (cm[0] * Sn1 * xr[0] - cm[1] * Sn * xl[0] + Cn * sm[1] * x0[1] - Cn1 * sm[0] * x0[-1]) * r0;
   };
   // Columns n and n+1 together on rows n+1 .. T, sharing their loads (as in apply()).
   auto pair = [&](int n) {
@@ -214,7 +216,8 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
     const double* sm = S + m0;
     double* y0 = Y + m0 + n * ld;
     double* y1 = Y + m0 + (n + 1) * ld;
-    const double Cn = C[n], Cn1 = C[n + 1], Cn2 = C[n + 2], Sn = S[n], Sn1 = S[n + 1], Sn2 = S[n + 2];
+    const double Cn = C[n], Cn1 = C[n + 1], Cn2 = C[n + 2], Sn = S[n], Sn1 = S[n + 1],
+                 Sn2 = S[n + 2];
     double a = 0, b = 0, k = 0;
 #pragma omp simd reduction(+ : a, b, k)
     for (int i = 0; i < len; ++i) {
@@ -222,10 +225,12 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
       const double b0 = b_[i], c0 = c_[i];
       const double tA = ci * Cn * b0 + si * Sn * a_[i - 1];
       const double tB = ci1 * Cn1 * b0 + si1 * Sn1 * c_[i + 1];
-      const double tK = ci * Sn1 * c0 - ci1 * Sn * a_[i] + Cn * si1 * b_[i + 1] - Cn1 * si * b_[i - 1];
+      const double tK =
+          ci * Sn1 * c0 - ci1 * Sn * a_[i] + Cn * si1 * b_[i + 1] - Cn1 * si * b_[i - 1];
       const double uA = ci * Cn1 * c0 + si * Sn1 * b_[i - 1];
       const double uB = ci1 * Cn2 * c0 + si1 * Sn2 * d_[i + 1];
-      const double uK = ci * Sn2 * d_[i] - ci1 * Sn1 * b0 + Cn1 * si1 * c_[i + 1] - Cn2 * si * c_[i - 1];
+      const double uK =
+          ci * Sn2 * d_[i] - ci1 * Sn1 * b0 + Cn1 * si1 * c_[i + 1] - Cn2 * si * c_[i - 1];
       y0[i] = q * tA + (1 - q) * tB + kappa * tK;
       y1[i] = q * uA + (1 - q) * uB + kappa * uK;
       a += tA * r0p[i] + uA * r1p[i];
@@ -236,7 +241,9 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
     const double r11 = r1p[0];
     dA += 2 * a - (cm[0] * Cn1 * c_[0] + sm[0] * Sn1 * b_[-1]) * r11;
     dB += 2 * b - (cm[1] * Cn2 * c_[0] + sm[1] * Sn2 * d_[1]) * r11;
-    dK += 2 * k - (cm[0] * Sn2 * d_[0] - cm[1] * Sn1 * b_[0] + Cn1 * sm[1] * c_[1] - Cn2 * sm[0] * c_[-1]) * r11;
+    dK += 2 * k -
+          (cm[0] * Sn2 * d_[0] - cm[1] * Sn1 * b_[0] + Cn1 * sm[1] * c_[1] - Cn2 * sm[0] * c_[-1]) *
+              r11;
   };
   if (band < N_) {
     for (int n = 0; n <= T; ++n) single(n, std::min(T, n + band) - n + 1);

@@ -1,8 +1,7 @@
-#include <qbopt/noise.hpp>
-#include <qbopt/simulate.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <qbopt/noise.hpp>
+#include <qbopt/simulate.hpp>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -14,10 +13,12 @@ void NoiseSettings::validate() const {
     throw std::invalid_argument("sigma must be a finite number >= 0, got " + std::to_string(sigma));
   if (trajectories < 1)
     throw std::invalid_argument("trajectories must be >= 1, got " + std::to_string(trajectories));
-  if (samples < 2) throw std::invalid_argument("samples must be >= 2, got " + std::to_string(samples));
+  if (samples < 2)
+    throw std::invalid_argument("samples must be >= 2, got " + std::to_string(samples));
 }
 
-Schedule perturbed(const Schedule& schedule, double sigma, std::uint64_t seed, std::uint64_t stream) {
+Schedule perturbed(const Schedule& schedule, double sigma, std::uint64_t seed,
+                   std::uint64_t stream) {
   std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
                     static_cast<std::uint32_t>(stream), static_cast<std::uint32_t>(stream >> 32)};
   std::mt19937_64 rng(seq);
@@ -43,7 +44,8 @@ NoiseEnsemble noise_ensemble(const CollisionModel& model, const Schedule& schedu
   opt.samples = settings.samples;
 #pragma omp parallel for schedule(dynamic)
   for (int j = 0; j < T; ++j) {
-    const Schedule s = perturbed(schedule, settings.sigma, settings.seed, static_cast<std::uint64_t>(j));
+    const Schedule s =
+        perturbed(schedule, settings.sigma, settings.seed, static_cast<std::uint64_t>(j));
     runs[j] = simulate(model, s, opt).samples;
   }
   NoiseEnsemble e;
@@ -56,7 +58,9 @@ NoiseEnsemble noise_ensemble(const CollisionModel& model, const Schedule& schedu
       sp += s.purity, sp2 += s.purity * s.purity;
       se += s.energy, se2 += s.energy * s.energy;
     }
-    auto sd = [T](double s, double s2) { return std::sqrt(std::max(0.0, s2 / T - (s / T) * (s / T))); };
+    auto sd = [T](double s, double s2) {
+      return std::sqrt(std::max(0.0, s2 / T - (s / T) * (s / T)));
+    };
     e.k.push_back(runs[0][i].k);
     e.ergotropy_mean.push_back(sw / T);
     e.ergotropy_std.push_back(sd(sw, sw2));

@@ -1,7 +1,6 @@
-#include <qbopt/observables.hpp>
-
 #include <algorithm>
 #include <numeric>
+#include <qbopt/observables.hpp>
 
 namespace qbopt {
 

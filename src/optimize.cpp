@@ -1,12 +1,11 @@
-#include <qbopt/micromaser.hpp>
-#include <qbopt/optimize.hpp>
-
 #include <LBFGSB.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <qbopt/micromaser.hpp>
+#include <qbopt/optimize.hpp>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -49,7 +48,14 @@ class Objective {
  public:
   Objective(const ModelFactory& f, double g, const Schedule& s, const std::vector<Slot>& slots,
             const FigureOfMerit& merit, LossEvaluator& ev, const IterationCallback& cb, int start)
-      : factory_(f), g_(g), base_(s), slots_(slots), merit_(merit), ev_(ev), cb_(cb), start_(start) {}
+      : factory_(f),
+        g_(g),
+        base_(s),
+        slots_(slots),
+        merit_(merit),
+        ev_(ev),
+        cb_(cb),
+        start_(start) {}
 
   void decode(const Eigen::VectorXd& x, Schedule& s, double& g) const {
     s = base_;
@@ -73,7 +79,8 @@ class Objective {
     LossEvaluation le = ev_(*model, s, merit_);
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       const Slot& sl = slots_[i];
-      grad[i] = sl.batch < 0 ? le.d_g : (sl.which == 0 ? le.batches[sl.batch].c : le.batches[sl.batch].q);
+      grad[i] =
+          sl.batch < 0 ? le.d_g : (sl.which == 0 ? le.batches[sl.batch].c : le.batches[sl.batch].q);
     }
     const double f = le.merit.value;
     if (!std::isfinite(f) || !grad.allFinite())

@@ -1,6 +1,5 @@
-#include <qbopt/schedule.hpp>
-
 #include <cmath>
+#include <qbopt/schedule.hpp>
 #include <sstream>
 #include <stdexcept>
 

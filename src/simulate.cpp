@@ -1,14 +1,14 @@
-#include <qbopt/simulate.hpp>
-#include <qbopt/observables.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <qbopt/observables.hpp>
+#include <qbopt/simulate.hpp>
 #include <stdexcept>
 
 namespace qbopt {
 
 void SimulateOptions::validate() const {
-  if (samples < 0) throw std::invalid_argument("samples must be >= 0, got " + std::to_string(samples));
+  if (samples < 0)
+    throw std::invalid_argument("samples must be >= 0, got " + std::to_string(samples));
 }
 
 std::vector<long> log_spaced(long n, int count) {

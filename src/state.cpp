@@ -1,5 +1,4 @@
 #include <qbopt/state.hpp>
-
 #include <stdexcept>
 #include <string>
 

@@ -1,8 +1,7 @@
-#include <qbopt/wigner.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <qbopt/wigner.hpp>
 #include <stdexcept>
 
 namespace qbopt {
@@ -16,8 +15,8 @@ std::vector<double> linspace(double a, double b, int n) {
 
 namespace {
 
-constexpr int kBlock = 128;            // grid points per tile (working set stays in L1)
-constexpr double kBig = 1e150;         // rescale the recurrence above this magnitude
+constexpr int kBlock = 128;     // grid points per tile (working set stays in L1)
+constexpr double kBig = 1e150;  // rescale the recurrence above this magnitude
 const double kLogBig = std::log(kBig);
 
 // Accumulates W over one tile of points (xs, ps) of length len into out.

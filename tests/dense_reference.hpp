@@ -7,10 +7,9 @@
 // The cavity is truncated at N levels (a^dag |N-1> = 0), so the reference differs from the
 // fast kernel (which loses what moves above N-1) once level N-1 is populated: compare only
 // while the top level is never reached.
-#include <Eigen/Dense>
 #include <gtest/gtest.h>
-#include <unsupported/Eigen/MatrixFunctions>
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -20,6 +19,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <unsupported/Eigen/MatrixFunctions>
 #include <vector>
 
 namespace qbopt_test {
@@ -117,8 +117,12 @@ inline Eigen::MatrixXcd phase_rotate(const Eigen::MatrixXcd& r, const std::vecto
 
 // Error accumulators that keep a NaN (std::max(a, NaN) returns a, which would hide it).
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-inline double worst_of(double a, double b) { return std::isnan(a) || std::isnan(b) ? kNaN : std::max(a, b); }
-inline double least_of(double a, double b) { return std::isnan(a) || std::isnan(b) ? kNaN : std::min(a, b); }
+inline double worst_of(double a, double b) {
+  return std::isnan(a) || std::isnan(b) ? kNaN : std::max(a, b);
+}
+inline double least_of(double a, double b) {
+  return std::isnan(a) || std::isnan(b) ? kNaN : std::min(a, b);
+}
 
 // max |m_ij| and min m_i, NaN when any entry is not finite (Eigen's maxCoeff is undefined then).
 template <class M>

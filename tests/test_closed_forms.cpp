@@ -1,10 +1,9 @@
 // Fine-tuned couplings g = Q pi / sqrt(m), Eq. (7): the exact results of PHYSICS.md section 5.
-#include <qbopt/qbopt.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numbers>
+#include <qbopt/qbopt.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -122,7 +121,8 @@ TEST_P(FineTuned, CoherentSteadyStateFollowsEq8) {
     double err = 0;
     for (int n = 0; n < N; ++n) err = worst_of(err, std::abs(p[n] - (n < m ? expect[n] : 0.0)));
     const double err_P = std::abs(purity(s) - 1);
-    const std::string t = " (m=" + std::to_string(m) + ", q=" + std::to_string(q).substr(0, 3) + ")";
+    const std::string t =
+        " (m=" + std::to_string(m) + ", q=" + std::to_string(q).substr(0, 3) + ")";
     report("convergence max |r(40000) - r(30000)|" + t, conv);
     report("max |p_n - Eq. (8)|" + t, err);
     report("|P - 1|" + t, err_P);

@@ -1,10 +1,9 @@
 // The O(N^2) collision kernel (PHYSICS.md section 2) against an independent dense reference
 // (the 2N x 2N unitary from a matrix exponential), trace, leakage, symmetry and positivity.
-#include <qbopt/qbopt.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <qbopt/qbopt.hpp>
 #include <random>
 #include <vector>
 
@@ -75,8 +74,7 @@ TEST(DenseReference, UnitaryHasTheJaynesCummingsBlocks) {
   for (double g : {0.3, 0.795, std::acos(-1.0) / 4, 1.7}) {
     const DenseMicromaser d(g, N);
     const Eigen::MatrixXcd& U = d.unitary();
-    const double unitarity =
-        max_abs(U * U.adjoint() - Eigen::MatrixXcd::Identity(2 * N, 2 * N));
+    const double unitarity = max_abs(U * U.adjoint() - Eigen::MatrixXcd::Identity(2 * N, 2 * N));
     double block = 0;
     const std::complex<double> I(0, 1);
     for (int n = 0; n < N; ++n) {
@@ -157,7 +155,8 @@ TEST(CollisionVsDense, MultiBatchSchedulesThroughSimulate) {
     const DenseMicromaser dense(g, N);
     std::vector<Eigen::MatrixXcd> rhos{dense.vacuum()};
     for (const Batch& b : batches)
-      for (long k = 0; k < b.count; ++k) rhos.push_back(dense.apply(rhos.back(), b.qubit.c, b.qubit.q));
+      for (long k = 0; k < b.count; ++k)
+        rhos.push_back(dense.apply(rhos.back(), b.qubit.c, b.qubit.q));
     ASSERT_EQ(tr.energy.size(), rhos.size());
     for (std::size_t k = 0; k < rhos.size(); ++k)
       worst_E = worst_of(worst_E, std::abs(tr.energy[k] - qbopt_test::dense_energy(rhos[k])));
@@ -212,7 +211,8 @@ TEST(IncoherentPath, AgreesWithDenseIncludingSwitches) {
 
   // c = 0 -> c > 0 -> c = 0: after the coherent batch the state is no longer diagonal and
   // the c = 0 collisions must carry its coherences.
-  const std::vector<Batch> batches{{{0.0, 0.2}, 8, false}, {{0.7, 0.3}, 6, false}, {{0.0, 0.1}, 14, false}};
+  const std::vector<Batch> batches{
+      {{0.0, 0.2}, 8, false}, {{0.7, 0.3}, 6, false}, {{0.0, 0.1}, 14, false}};
   std::vector<Qubit> switching;
   for (const Batch& b : batches)
     for (long k = 0; k < b.count; ++k) switching.push_back(b.qubit);
@@ -343,7 +343,8 @@ TEST(TraceAndLeakage, LeakageWhenTheTopIsReached) {
   EXPECT_LT(worst_L, kTraceTol);
   // Not a tolerance: the run must really leak (measured ~0.9), or the comparison is vacuous.
   constexpr double kMustLeak = 0.1;
-  EXPECT_GT(final_L, kMustLeak) << "the top level should have been reached: the test would be vacuous";
+  EXPECT_GT(final_L, kMustLeak)
+      << "the top level should have been reached: the test would be vacuous";
   EXPECT_GE(min_step, -kTraceTol);
 
   // Long leaky run through simulate(): everything eventually leaks, within [0, 1].

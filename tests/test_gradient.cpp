@@ -1,10 +1,10 @@
 // Reverse-mode gradient: adjoint identity, central finite differences, checkpointing.
 #include <gtest/gtest.h>
-#include <qbopt/gradient.hpp>
-#include <qbopt/qbopt.hpp>
 
 #include <cmath>
 #include <iostream>
+#include <qbopt/gradient.hpp>
+#include <qbopt/qbopt.hpp>
 #include <random>
 
 using namespace qbopt;
@@ -12,7 +12,9 @@ using namespace qbopt;
 namespace {
 
 // Frobenius product of two full symmetric matrices.
-double inner(const State& a, const State& b) { return (a.matrix().array() * b.matrix().array()).sum(); }
+double inner(const State& a, const State& b) {
+  return (a.matrix().array() * b.matrix().array()).sum();
+}
 
 Eigen::MatrixXd random_symmetric(int N, std::mt19937& rng) {
   std::normal_distribution<double> nd;
@@ -41,7 +43,8 @@ TEST(Adjoint, TransposeIdentityOnRandomMatrices) {
     model.apply_transpose(qb, lam, phiT_lam, N - 1);
     const double lhs = inner(lam, phi_r), rhs = inner(phiT_lam, r);
     const double err = std::abs(lhs - rhs) / std::max(1.0, std::abs(lhs));
-    std::cout << "N " << N << " <L,Phi(r)> " << lhs << " <Phi^T(L),r> " << rhs << " rel err " << err << "\n";
+    std::cout << "N " << N << " <L,Phi(r)> " << lhs << " <Phi^T(L),r> " << rhs << " rel err " << err
+              << "\n";
     EXPECT_LT(err, kAdjointTol);
   }
 }
@@ -68,7 +71,8 @@ TEST(Adjoint, PullbackParameterDerivatives) {
   const double fc = d4([&](double e) { return f({qb.c + e, qb.q}, g); });
   const double fq = d4([&](double e) { return f({qb.c, qb.q + e}, g); });
   const double fg = d4([&](double e) { return f(qb, g + e); });
-  std::cout << "dc " << pg.c << " vs " << fc << ", dq " << pg.q << " vs " << fq << ", dg " << pg.g << " vs " << fg << "\n";
+  std::cout << "dc " << pg.c << " vs " << fc << ", dq " << pg.q << " vs " << fq << ", dg " << pg.g
+            << " vs " << fg << "\n";
   constexpr double kTol = 1e-8;  // stencil truncation ~h^4 and rounding ~1e-16/h on O(10) values
   EXPECT_NEAR(pg.c, fc, kTol * std::max(1.0, std::abs(fc)));
   EXPECT_NEAR(pg.q, fq, kTol * std::max(1.0, std::abs(fq)));
@@ -91,7 +95,9 @@ void check_gradient(const Schedule& s, double g, int N, const FigureOfMerit& mer
   const LossEvaluation le = evaluate_loss(Micromaser(g, N), s, merit, go);
   GradientOptions vo;
   vo.gradient = false;
-  auto value = [&](const Schedule& sc, double gg) { return evaluate_loss(Micromaser(gg, N), sc, merit, vo).merit.value; };
+  auto value = [&](const Schedule& sc, double gg) {
+    return evaluate_loss(Micromaser(gg, N), sc, merit, vo).merit.value;
+  };
   const double h = 1e-5;
   std::vector<double> adj, fd;
   for (std::size_t b = 0; b < s.batches().size(); ++b)
@@ -129,8 +135,8 @@ TEST(LossGradient, MatchesFiniteDifferencesOnRandomSchedules) {
   std::mt19937 rng(2024);
   std::uniform_real_distribution<double> u(0.05, 0.95);
   std::uniform_int_distribution<int> cnt(15, 60);
-  const Case cases[] = {{"eq11", false}, {"eq11", true}, {"ergotropy", false},
-                        {"energy", true}, {"power", false}};
+  const Case cases[] = {
+      {"eq11", false}, {"eq11", true}, {"ergotropy", false}, {"energy", true}, {"power", false}};
   for (const Case& c : cases) {
     std::vector<Batch> b;
     for (int i = 0; i < 3; ++i) b.push_back({{u(rng), u(rng)}, cnt(rng), false});
@@ -161,7 +167,8 @@ TEST(LossGradient, IncoherentBatchThenCoherent) {
   const double h = 1e-4;
   auto central = [&](auto f) { return (8 * (f(h) - f(-h)) - (f(2 * h) - f(-2 * h))) / (12 * h); };
   const double fd_c0 = (-25 * at(0, 0, 0, 0) + 48 * at(0, 0, h, 0) - 36 * at(0, 0, 2 * h, 0) +
-                        16 * at(0, 0, 3 * h, 0) - 3 * at(0, 0, 4 * h, 0)) / (12 * h);
+                        16 * at(0, 0, 3 * h, 0) - 3 * at(0, 0, 4 * h, 0)) /
+                       (12 * h);
   const double fd[] = {fd_c0, central([&](double e) { return at(0, 1, e, 0); }),
                        central([&](double e) { return at(1, 0, e, 0); }),
                        central([&](double e) { return at(1, 1, e, 0); }),
@@ -204,7 +211,8 @@ TEST(LossGradient, FiniteAtTheBoundsOfQ) {
   for (double q : {0.0, 1.0}) {
     Schedule s({{{0.5, q}, 100, false}, {{0.3, 0.2}, 100, false}});
     const LossEvaluation le = evaluate_loss(Micromaser(0.7954, 80), s, *merit);
-    std::cout << "q = " << q << ": dL/dq " << le.batches[0].q << " dL/dc " << le.batches[0].c << "\n";
+    std::cout << "q = " << q << ": dL/dq " << le.batches[0].q << " dL/dc " << le.batches[0].c
+              << "\n";
     EXPECT_TRUE(std::isfinite(le.batches[0].q));
     EXPECT_TRUE(std::isfinite(le.batches[0].c));
     EXPECT_TRUE(std::isfinite(le.merit.value));

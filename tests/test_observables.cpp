@@ -1,10 +1,9 @@
 // Figures of merit (PHYSICS.md section 3), log_spaced and the sampled trajectory.
-#include <qbopt/qbopt.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
+#include <qbopt/qbopt.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -129,8 +128,8 @@ TEST(Ergotropy, InvariantUnderDiagonalPhaseRotation) {
     // Random phases.
     std::vector<double> phi(N);
     for (double& x : phi) x = angle(rng);
-    worst = worst_of(worst, std::abs(W - qbopt_test::dense_ergotropy(
-                                            qbopt_test::phase_rotate(r.cast<std::complex<double>>(), phi))));
+    worst = worst_of(worst, std::abs(W - qbopt_test::dense_ergotropy(qbopt_test::phase_rotate(
+                                             r.cast<std::complex<double>>(), phi))));
     worst = worst_of(worst, std::abs(W - ergotropy_with_gradient(s).value));
   }
   report("max |W - W_dense(D r D^dag)|", worst);
@@ -141,7 +140,8 @@ TEST(Ergotropy, InvariantUnderDiagonalPhaseRotation) {
 
 // log_spaced(n, K): starts at 1, ends at n, strictly increasing, at most K entries.
 TEST(LogSpaced, ContainsEndsStrictlyIncreasingAtMostK) {
-  for (long n : {1L, 2L, 3L, 7L, 10L, 99L, 100L, 1000L, 12345L, 100000L, 1000000000L, 123456789012L})
+  for (long n :
+       {1L, 2L, 3L, 7L, 10L, 99L, 100L, 1000L, 12345L, 100000L, 1000000000L, 123456789012L})
     for (int K : {2, 3, 5, 10, 50, 200, 1000}) {
       const std::vector<long> ks = log_spaced(n, K);
       SCOPED_TRACE("n = " + std::to_string(n) + ", K = " + std::to_string(K));

@@ -1,10 +1,10 @@
 // L-BFGS-B over schedules: bounds, fixed parameters, multi-start, the paper's lambda = 1 optimum.
 #include <gtest/gtest.h>
-#include <qbopt/optimize.hpp>
-#include <qbopt/qbopt.hpp>
 
 #include <cmath>
 #include <iostream>
+#include <qbopt/optimize.hpp>
+#include <qbopt/qbopt.hpp>
 
 using namespace qbopt;
 
@@ -21,7 +21,8 @@ TEST(Optimize, PaperSection31LambdaOne) {
   const OptimizeResult r = optimize(micromaser_factory(120), kG, start, *merit, st);
   const Qubit& x = r.schedule.batches()[0].qubit;
   std::cout << "optimum c = " << x.c << " q = " << x.q << " loss " << r.best.merit.value << " ("
-            << r.iterations << " iterations, " << r.evaluations << " evaluations, " << r.status << ")\n";
+            << r.iterations << " iterations, " << r.evaluations << " evaluations, " << r.status
+            << ")\n";
   EXPECT_NEAR(x.c, 0.310, 0.005);
   EXPECT_NEAR(x.q, 0.144, 0.005);
   ASSERT_FALSE(r.history.empty());

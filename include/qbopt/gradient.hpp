@@ -1,10 +1,9 @@
 #pragma once
 // A figure of merit of a schedule and its exact gradient by reverse mode (adjoint method).
+#include <cstddef>
 #include <qbopt/loss.hpp>
 #include <qbopt/model.hpp>
 #include <qbopt/schedule.hpp>
-
-#include <cstddef>
 #include <vector>
 
 namespace qbopt {
@@ -24,12 +23,12 @@ struct GradientOptions {
 };
 
 struct LossEvaluation {
-  MeritValue merit;                          // value, ergotropy, penalty
+  MeritValue merit;  // value, ergotropy, penalty
   double final_energy = 0;
-  double final_leakage = 0;                  // 1 - Tr r_n
-  std::vector<ParameterGradient> batches;    // dL/d(c, q) per batch (fixed ones included)
-  double d_g = 0;                            // dL/dg when with_g
-  bool checkpointed = false;                 // segments were recomputed
+  double final_leakage = 0;                // 1 - Tr r_n
+  std::vector<ParameterGradient> batches;  // dL/d(c, q) per batch (fixed ones included)
+  double d_g = 0;                          // dL/dg when with_g
+  bool checkpointed = false;               // segments were recomputed
 };
 
 // L(schedule) and dL/dparameters: forward through the collisions, then the adjoint
@@ -45,10 +44,10 @@ class LossEvaluator {
 
  private:
   GradientOptions options_;
-  std::vector<State> states_;    // stored states r_k (all, or checkpoints)
+  std::vector<State> states_;        // stored states r_k (all, or checkpoints)
   std::vector<State> segment_;       // recomputed states of the current segment
   std::vector<State> next_segment_;  // the previous segment, recomputed concurrently
-  std::vector<int> batch_of_;    // batch index of each collision
+  std::vector<int> batch_of_;        // batch index of each collision
 };
 
 // One-shot convenience form of LossEvaluator.

@@ -1,10 +1,9 @@
 #pragma once
 // Bounded L-BFGS-B (LBFGSpp) over the free parameters of a schedule, with exact gradients.
-#include <qbopt/gradient.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <qbopt/gradient.hpp>
 #include <string>
 #include <vector>
 
@@ -12,15 +11,15 @@ namespace qbopt {
 
 struct OptimizeSettings {
   // Convergence as SciPy's L-BFGS-B defaults (pgtol 1e-5, factr 1e7), which the paper used.
-  int max_iterations = 200;    // L-BFGS-B iterations per start
-  double epsilon = 1e-5;       // projected-gradient norm for convergence
-  double delta = 2.2e-9;       // relative loss change over `past` iterations for convergence
+  int max_iterations = 200;  // L-BFGS-B iterations per start
+  double epsilon = 1e-5;     // projected-gradient norm for convergence
+  double delta = 2.2e-9;     // relative loss change over `past` iterations for convergence
   int past = 1;
   int max_linesearch = 40;
-  int restarts = 5;            // restarts from the best point after a failed line search
-  int starts = 1;              // multi-start: the given point, then starts-1 uniform random ones
-  std::uint64_t seed = 1;      // seed of the random starts
-  bool free_g = false;         // optimize the coupling too
+  int restarts = 5;        // restarts from the best point after a failed line search
+  int starts = 1;          // multi-start: the given point, then starts-1 uniform random ones
+  std::uint64_t seed = 1;  // seed of the random starts
+  bool free_g = false;     // optimize the coupling too
   double g_min = 0.1, g_max = 2.0;
 
   void validate() const;  // throws std::invalid_argument naming the field

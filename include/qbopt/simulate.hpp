@@ -1,8 +1,8 @@
 #pragma once
 // Propagation of the battery state through a schedule, with the recorded trajectory.
+#include <functional>
 #include <qbopt/model.hpp>
 #include <qbopt/schedule.hpp>
-#include <functional>
 #include <vector>
 
 namespace qbopt {

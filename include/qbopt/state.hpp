@@ -27,8 +27,8 @@ class State {
   bool diagonal() const { return diagonal_; }
 
   double operator()(int m, int n) const { return m >= n ? at(m, n) : at(n, m); }
-  Eigen::MatrixXd matrix() const;                       // dense r (N x N)
-  Eigen::MatrixXcd density_matrix() const;              // rho = D r D^dag, D = diag((-i)^m)
+  Eigen::MatrixXd matrix() const;           // dense r (N x N)
+  Eigen::MatrixXcd density_matrix() const;  // rho = D r D^dag, D = diag((-i)^m)
 
   // Raw access for kernels (see detail/layout): element (m, n) at data()[(m+1) + (n+1)*ld()].
   int ld() const { return N_ + 2; }

@@ -1,8 +1,7 @@
 #pragma once
 // Wigner quasi-probability function of a cavity state, in QuTiP's convention.
-#include <qbopt/state.hpp>
-
 #include <Eigen/Dense>
+#include <qbopt/state.hpp>
 #include <vector>
 
 namespace qbopt {

@@ -3,6 +3,7 @@
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+
 #include <qbopt/qbopt.hpp>
 
 namespace py = pybind11;
@@ -26,7 +27,8 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init([](double c, double q, long count, bool fixed) {
              Batch b{{c, q}, count, fixed};
              b.qubit.validate();
-             if (count < 1) throw std::invalid_argument("count must be >= 1, got " + std::to_string(count));
+             if (count < 1)
+               throw std::invalid_argument("count must be >= 1, got " + std::to_string(count));
              return b;
            }),
            py::arg("c"), py::arg("q"), py::arg("count"), py::arg("fixed") = false)
@@ -83,17 +85,15 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("model"), py::arg("schedule"), py::arg("samples"));
 
-  m.def(
-      "evaluate_loss",
-      [](const Micromaser& model, const Schedule& s, const std::string& name, double lam, double eta,
-         bool gradient, bool with_g) {
-        auto merit = make_figure_of_merit(name, {lam, eta});
-        GradientOptions o;
-        o.gradient = gradient;
-        o.with_g = with_g;
-        py::gil_scoped_release nogil;
-        return evaluate_loss(model, s, *merit, o);
-      });
+  m.def("evaluate_loss", [](const Micromaser& model, const Schedule& s, const std::string& name,
+                            double lam, double eta, bool gradient, bool with_g) {
+    auto merit = make_figure_of_merit(name, {lam, eta});
+    GradientOptions o;
+    o.gradient = gradient;
+    o.with_g = with_g;
+    py::gil_scoped_release nogil;
+    return evaluate_loss(model, s, *merit, o);
+  });
   py::class_<MeritValue>(m, "MeritValue")
       .def_readonly("value", &MeritValue::value)
       .def_readonly("ergotropy", &MeritValue::ergotropy)
@@ -125,24 +125,22 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("history", &OptimizeResult::history)
       .def_readonly("status", &OptimizeResult::status)
       .def_readonly("starts", &OptimizeResult::starts);
-  m.def(
-      "optimize",
-      [](int nc, double g, const Schedule& s, const std::string& name, double lam, double eta,
-         int starts, std::uint64_t seed, int max_iterations, double epsilon, bool free_g,
-         double g_min, double g_max) {
-        auto merit = make_figure_of_merit(name, {lam, eta});
-        OptimizeSettings st;
-        st.starts = starts;
-        st.seed = seed;
-        st.max_iterations = max_iterations;
-        st.epsilon = epsilon;
-        st.free_g = free_g;
-        st.g_min = g_min;
-        st.g_max = g_max;
-        st.validate();
-        py::gil_scoped_release nogil;
-        return optimize(micromaser_factory(nc), g, s, *merit, st);
-      });
+  m.def("optimize", [](int nc, double g, const Schedule& s, const std::string& name, double lam,
+                       double eta, int starts, std::uint64_t seed, int max_iterations,
+                       double epsilon, bool free_g, double g_min, double g_max) {
+    auto merit = make_figure_of_merit(name, {lam, eta});
+    OptimizeSettings st;
+    st.starts = starts;
+    st.seed = seed;
+    st.max_iterations = max_iterations;
+    st.epsilon = epsilon;
+    st.free_g = free_g;
+    st.g_min = g_min;
+    st.g_max = g_max;
+    st.validate();
+    py::gil_scoped_release nogil;
+    return optimize(micromaser_factory(nc), g, s, *merit, st);
+  });
 
   m.def(
       "wigner",
@@ -160,13 +158,11 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("purity_std", &NoiseEnsemble::purity_std)
       .def_readonly("energy_mean", &NoiseEnsemble::energy_mean)
       .def_readonly("energy_std", &NoiseEnsemble::energy_std);
-  m.def(
-      "noise_ensemble",
-      [](const Micromaser& model, const Schedule& s, double sigma, int trajectories,
-         std::uint64_t seed, int samples) {
-        NoiseSettings ns{sigma, trajectories, seed, samples};
-        ns.validate();
-        py::gil_scoped_release nogil;
-        return noise_ensemble(model, s, ns);
-      });
+  m.def("noise_ensemble", [](const Micromaser& model, const Schedule& s, double sigma,
+                             int trajectories, std::uint64_t seed, int samples) {
+    NoiseSettings ns{sigma, trajectories, seed, samples};
+    ns.validate();
+    py::gil_scoped_release nogil;
+    return noise_ensemble(model, s, ns);
+  });
 }
