@@ -1,3 +1,4 @@
+#include <charconv>
 #include <cmath>
 #include <qbopt/schedule.hpp>
 #include <sstream>
@@ -6,11 +7,11 @@
 namespace qbopt {
 
 namespace {
+// Shortest text that reads back as x (-0.1, not -0.10000000000000001).
 std::string fmt(double x) {
-  std::ostringstream s;
-  s.precision(17);
-  s << x;
-  return s.str();
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, x);
+  return std::string(buf, r.ptr);
 }
 }  // namespace
 

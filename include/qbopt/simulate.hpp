@@ -28,7 +28,8 @@ struct SimulateOptions {
   void validate() const;
 };
 
-// Up to `count` distinct integers k in [1, n], log-spaced, always containing 1 and n.
+// Up to `count` distinct integers k in [1, n], log-spaced, containing 1 and n when count >= 2
+// ({n} when count = 1; fewer than `count` where rounding makes neighbours coincide).
 std::vector<long> log_spaced(long n, int count);
 
 // Runs the schedule from |0><0| (or from `initial`) and records the trajectory.
