@@ -30,6 +30,10 @@ std::string batch_text(const toml::node& v) {
   if (v.is_string()) return v.as_string()->get();
   const toml::table* t = v.as_table();
   if (!t) throw std::invalid_argument("config 'batch' entries must be strings or tables");
+  for (const auto& [k, _] : *t)
+    if (k != "c" && k != "q" && k != "count" && k != "fixed")
+      throw std::invalid_argument("config batch table has an unknown key '" + std::string(k.str()) +
+                                  "' (known: c, q, count, fixed)");
   auto get = [&](const char* k) -> std::string {
     const toml::node* n = t->get(k);
     if (!n) throw std::invalid_argument(std::string("config batch table lacks '") + k + "'");

@@ -1,5 +1,6 @@
 #include "io.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -9,6 +10,9 @@
 namespace qbopt::cli {
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw std::invalid_argument("--out '" + path_ + "' is a directory");
   tmp_ = path_ + ".tmp." + std::to_string(::getpid());
   out_.open(tmp_, std::ios::out | std::ios::trunc);
   if (!out_) throw std::invalid_argument("cannot write --out '" + path_ + "'");
@@ -42,8 +46,13 @@ extern "C" void on_signal(int) { g_interrupted = 1; }
 }  // namespace
 
 void install_interrupt_handler() {
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  // SA_RESETHAND: the first Ctrl-C asks the run to stop and save; a second one kills it.
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 }
 
 bool interrupted() { return g_interrupted != 0; }

@@ -26,6 +26,7 @@ namespace qbopt::cli {
 // Exit codes: 0 success, 2 bad input, 3 --strict and the truncation leaked, 1 other failure.
 constexpr int kBadInput = 2;
 constexpr int kLeaky = 3;
+constexpr int kInterrupted = 130;         // Ctrl-C: the finished part was written
 constexpr double kLeakageWarning = 1e-6;  // above this the truncation N changes the physics
 
 struct Common {
@@ -48,7 +49,8 @@ struct Common {
   void finish() {
     if (!std::isfinite(g))
       throw std::invalid_argument("--g must be finite, got " + std::to_string(g));
-    if (nc < 2) throw std::invalid_argument("--nc must be >= 2, got " + std::to_string(nc));
+    if (nc < 2 || nc > Micromaser::kMaxLevels)
+      throw std::invalid_argument("--nc must be in [2, 5000], got " + std::to_string(nc));
     if (batch_text.empty())
       throw std::invalid_argument("at least one --batch c,q,count is required");
     std::vector<Batch> b;
@@ -146,6 +148,7 @@ int run_simulate(Common& c, int samples) {
     }
     file->commit();
   }
+  if (done < c.schedule.collisions()) return kInterrupted;
   return check_leakage(L, c);
 }
 
@@ -220,7 +223,8 @@ struct OptOpts {
   bool progress = false;
   void add_to(CLI::App& app) {
     app.add_option("--starts", starts, "number of starting points (the given one, then random)");
-    app.add_option("--seed", seed, "seed of the random starting points");
+    app.add_option("--seed", seed, "seed of the random starting points")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--max-iterations", max_iterations, "L-BFGS-B iterations per start");
     app.add_option("--epsilon", epsilon, "projected-gradient norm at convergence");
     app.add_flag("--free-g", free_g, "optimize the coupling g too");
@@ -308,9 +312,9 @@ int run_state(Common& c, const std::vector<double>& grid) {
   std::vector<double> xs;
   if (!grid.empty()) {
     if (grid.size() != 3 || !std::isfinite(grid[0]) || !std::isfinite(grid[1]) ||
-        grid[0] >= grid[1] || grid[2] < 2 || grid[2] != std::floor(grid[2]) || grid[2] > 100000)
+        grid[0] >= grid[1] || grid[2] < 2 || grid[2] != std::floor(grid[2]) || grid[2] > 4001)
       throw std::invalid_argument(
-          "--wigner must be xmin,xmax,points with xmin < xmax and points >= 2");
+          "--wigner must be xmin,xmax,points with xmin < xmax and 2 <= points <= 4001");
     xs = linspace(grid[0], grid[1], static_cast<int>(grid[2]));
   }
   Micromaser model(c.g, c.nc);
@@ -330,9 +334,12 @@ int run_state(Common& c, const std::vector<double>& grid) {
               {"rho", {{"re", re}, {"im", im}}}, {"energy", energy(s)},
               {"ergotropy", ergotropy(s)},       {"purity", purity(s)},
               {"leakage", leakage(s)},           {"k", t.energy.size() - 1}};
-  std::printf("state after %zu collisions: E %.6f  W %.6f  P %.6f  leakage %.3e\n",
-              t.energy.size() - 1, energy(s), ergotropy(s), purity(s), leakage(s));
-  if (!xs.empty()) {
+  const bool partial = static_cast<long>(t.energy.size()) - 1 < c.schedule.collisions();
+  if (partial) out["interrupted"] = true;
+  std::printf("state after %zu collisions: E %.6f  W %.6f  P %.6f  leakage %.3e%s\n",
+              t.energy.size() - 1, energy(s), ergotropy(s), purity(s), leakage(s),
+              partial ? " (interrupted: partial state)" : "");
+  if (!xs.empty() && !interrupted()) {
     const Eigen::MatrixXd w = wigner(rho, xs, xs);
     out["config"]["wigner"] = grid;
     out["wigner"] = {{"x", xs}, {"p", xs}, {"w", rows_json(w)}};
@@ -341,6 +348,7 @@ int run_state(Common& c, const std::vector<double>& grid) {
     file->stream() << out.dump(1) << '\n';
     file->commit();
   }
+  if (partial) return kInterrupted;
   return check_leakage(leakage(s), c);
 }
 
@@ -392,7 +400,8 @@ int main(int argc, char** argv) {
   rep->add_option("--out", rep_o.out_dir, "output directory (report.md, results.json, PNG figures)")
       ->required();
   rep->add_flag("--quick", rep_o.quick, "shortened run for CI (under a minute)");
-  rep->add_option("--seed", rep_o.seed, "seed of the noise ensembles");
+  rep->add_option("--seed", rep_o.seed, "seed of the noise ensembles")
+      ->check(CLI::NonNegativeNumber);
   rep->add_option("--sigma", rep_o.sigma, "noise on each qubit's c and q (0 = no ensembles)");
   rep->add_option("--trajectories", rep_o.noise_trajectories, "noise ensemble size");
   rep->add_option("--collisions", rep_o.collisions, "length of the long runs");

@@ -1,5 +1,9 @@
 #include "reproduce.hpp"
 
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +17,8 @@
 
 #include "io.hpp"
 #include "json_io.hpp"
+
+extern char** environ;
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
@@ -137,12 +143,41 @@ std::string fmt(const char* f, double x) {
   return buf;
 }
 
+// Runs `/usr/bin/python3 -m qbopt.figures RESULTS DIR` without a shell (paths are passed as
+// arguments, never quoted into a command line); from a build tree its python/ comes first on
+// PYTHONPATH. Returns the exit status (-1 if it could not start).
+int run_figures(const std::string& results, const std::string& dir) {
+  const std::string build_python = QBOPT_PYTHON_BUILD_DIR;
+  if (!build_python.empty() && fs::exists(build_python)) {
+    const char* old = std::getenv("PYTHONPATH");
+    const std::string value = build_python + (old && *old ? ":" + std::string(old) : "");
+    ::setenv("PYTHONPATH", value.c_str(), 1);
+  }
+  std::vector<std::string> args = {"/usr/bin/python3", "-m", "qbopt.figures", results, dir};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 }  // namespace
 
 int run_reproduce(const ReproduceOptions& o) {
   if (o.out_dir.empty()) throw std::invalid_argument("--out DIR is required");
   if (!(o.sigma >= 0 && std::isfinite(o.sigma)))
     throw std::invalid_argument("--sigma must be >= 0, got " + std::to_string(o.sigma));
+  // The long runs extend each optimum's last batch: they need more than its first 1500 qubits.
+  if (o.collisions < 2000 || o.collisions > Schedule::kMaxCollisions)
+    throw std::invalid_argument("--collisions must be in [2000, 1e8], got " +
+                                std::to_string(o.collisions));
+  if (o.noise_trajectories < 1)
+    throw std::invalid_argument("--trajectories must be >= 1, got " +
+                                std::to_string(o.noise_trajectories));
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);
   if (ec || !fs::is_directory(o.out_dir))
@@ -369,17 +404,12 @@ int run_reproduce(const ReproduceOptions& o) {
   // 5. Figures, drawn by the Python package (matplotlib).
   if (o.figures && !stopped) {
     pr.say("figures");
-    std::string pp = QBOPT_PYTHON_BUILD_DIR;
-    std::string env =
-        pp.empty() || !fs::exists(pp) ? "" : "PYTHONPATH='" + pp + "'${PYTHONPATH:+:$PYTHONPATH} ";
-    const std::string cmd = env + "/usr/bin/python3 -m qbopt.figures '" + results_path.string() +
-                            "' '" + dir.string() + "'";
-    const int rc = std::system(cmd.c_str());
+    const int rc = run_figures(results_path.string(), dir.string());
     if (rc != 0) {
-      std::fprintf(
-          stderr,
-          "qbopt: error: the figure step failed (%s); results.json and report.md are written\n",
-          cmd.c_str());
+      std::fprintf(stderr,
+                   "qbopt: error: the figure step (/usr/bin/python3 -m qbopt.figures) failed "
+                   "with status %d; results.json and report.md are written\n",
+                   rc);
       return 1;
     }
   }

@@ -57,10 +57,13 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
     // fastest for 1000 collisions at N = 150 (22 ms, against 26 ms with 22 states and 52 ms
     // storing every state, which is bound by memory bandwidth).
     stride = std::clamp(static_cast<long>((std::size_t(16) << 20) / state_bytes), 2L, 128L);
-    const std::size_t checkpoints = static_cast<std::size_t>(n / stride + 1);
-    if (checkpoints * state_bytes > options_.memory_budget)
-      stride = std::max(stride, static_cast<long>(std::ceil(std::sqrt(double(n)))));
+    // Memory: n/stride checkpoints plus two segments of stride states; when that exceeds the
+    // budget, stride = sqrt(n/2) minimizes it (about 2 sqrt(2n) states in all).
+    auto states = [&](long s) { return static_cast<std::size_t>(n / s + 1 + 2 * s); };
+    if (states(stride) * state_bytes > options_.memory_budget)
+      stride = std::max(2L, static_cast<long>(std::ceil(std::sqrt(double(n) / 2))));
   }
+  stride = std::max(1L, std::min(stride, n));
   const bool store_all = grad && stride == 1;
 
   std::vector<double> E;

@@ -12,8 +12,10 @@ void LossSettings::validate() const {
     s << x;
     return s.str();
   };
-  if (!std::isfinite(lambda) || lambda < 0)
-    throw std::invalid_argument("lambda must be a finite number >= 0, got " + text(lambda));
+  // Beyond 1e12 the penalty swamps the ergotropy term below double precision anyway, and
+  // lambda ~ 1e300 would overflow to inf.
+  if (!std::isfinite(lambda) || lambda < 0 || lambda > 1e12)
+    throw std::invalid_argument("lambda must be in [0, 1e12], got " + text(lambda));
   if (!std::isfinite(eta) || eta <= 0 || eta > 1)
     throw std::invalid_argument("eta must be in (0, 1], got " + text(eta));
 }

@@ -86,7 +86,8 @@ inline double column_dot(const double* a, const double* b, int len) {
 
 Micromaser::Micromaser(double g, int N) : g_(g), N_(N) {
   if (!std::isfinite(g)) throw std::invalid_argument("g must be finite, got " + std::to_string(g));
-  if (N < 2) throw std::invalid_argument("N must be >= 2, got " + std::to_string(N));
+  if (N < 2 || N > kMaxLevels)
+    throw std::invalid_argument("N must be in [2, 5000], got " + std::to_string(N));
   // Padded by one at the front so that index n = -1 exists (S_-1 is never used with a
   // non-zero neighbour; it is 0) and up to n = N+1.
   C_.assign(N + 3, 0.0);
@@ -100,7 +101,6 @@ Micromaser::Micromaser(double g, int N) : g_(g), N_(N) {
     dC_[n + 1] = -s * S_[n + 1];
     dS_[n + 1] = s * C_[n + 1];
   }
-  scratch_.assign(2 * (N + 2), 0.0);
 }
 
 void Micromaser::apply(const Qubit& qubit, const State& in, State& out) const {
@@ -273,7 +273,8 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
     const double* dC = dC_.data() + 1;
     const double* dS = dS_.data() + 1;
     const int rband = r.diagonal() ? 1 : N_;
-    double* tmp = scratch_.data();
+    std::vector<double> scratch(N_ + 2);  // local: pullback may run beside apply on another thread
+    double* tmp = scratch.data();
     double dg = 0;
     const int T1 = std::min(T + 1, N_ - 1);  // Phi(r) reaches one level above r
     for (int n = 0; n <= T1; ++n) {

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <qbopt/noise.hpp>
 #include <qbopt/simulate.hpp>
 #include <random>
@@ -42,12 +43,20 @@ NoiseEnsemble noise_ensemble(const CollisionModel& model, const Schedule& schedu
   std::vector<std::vector<Sample>> runs(T);
   SimulateOptions opt;
   opt.samples = settings.samples;
+  // An exception may not leave an OpenMP region: keep the first one and rethrow it after.
+  std::exception_ptr error;
 #pragma omp parallel for schedule(dynamic)
   for (int j = 0; j < T; ++j) {
-    const Schedule s =
-        perturbed(schedule, settings.sigma, settings.seed, static_cast<std::uint64_t>(j));
-    runs[j] = simulate(model, s, opt).samples;
+    try {
+      const Schedule s =
+          perturbed(schedule, settings.sigma, settings.seed, static_cast<std::uint64_t>(j));
+      runs[j] = simulate(model, s, opt).samples;
+    } catch (...) {
+#pragma omp critical(qbopt_noise_error)
+      if (!error) error = std::current_exception();
+    }
   }
+  if (error) std::rethrow_exception(error);
   NoiseEnsemble e;
   const std::size_t K = runs[0].size();
   for (std::size_t i = 0; i < K; ++i) {

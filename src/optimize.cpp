@@ -43,6 +43,14 @@ struct Slot {
 
 struct Stop {};  // thrown from the objective when the callback asks to stop
 
+// A loss or gradient that is not finite is a defect of the inputs or the model, not a
+// line-search failure: it must not be caught with LBFGSpp's errors.
+struct NonFinite : std::exception {
+  const char* what() const noexcept override {
+    return "the loss or its gradient is not finite (lambda too large for double precision?)";
+  }
+};
+
 // Objective for LBFGSpp: x -> (L, dL/dx), counting evaluations and detecting iterations.
 class Objective {
  public:
@@ -83,8 +91,7 @@ class Objective {
           sl.batch < 0 ? le.d_g : (sl.which == 0 ? le.batches[sl.batch].c : le.batches[sl.batch].q);
     }
     const double f = le.merit.value;
-    if (!std::isfinite(f) || !grad.allFinite())
-      throw std::runtime_error("non-finite loss or gradient");
+    if (!std::isfinite(f) || !grad.allFinite()) throw NonFinite{};
     track(x, f);
     ++evaluations;
     if (f < best_f) {
@@ -105,7 +112,9 @@ class Objective {
     }
     const Eigen::VectorXd d1 = last_x_ - anchor_, d2 = x - anchor_;
     const double n1 = d1.norm(), n2 = d2.norm();
-    const bool same_ray = n1 == 0 || n2 == 0 || std::abs(d1.dot(d2)) >= (1 - 1e-9) * n1 * n2;
+    // In one dimension every trial is on the same line: count each evaluation instead.
+    const bool same_ray =
+        x.size() > 1 && (n1 == 0 || n2 == 0 || std::abs(d1.dot(d2)) >= (1 - 1e-9) * n1 * n2);
     if (!same_ray) end_iteration();
     last_x_ = x;
     last_f_ = f;
@@ -115,10 +124,12 @@ class Objective {
     anchor_ = last_x_;
     if (cb_ && !cb_(start_, static_cast<int>(history.size()) - 1, last_f_)) throw Stop{};
   }
+  // The last iteration ends with the run (reported, but it can no longer be stopped).
   void finish() {
-    if (evaluations > 0 && (history.size() < 2 || history.back() != last_f_)) end_iteration_quiet();
+    if (evaluations == 0 || (history.size() >= 2 && history.back() == last_f_)) return;
+    history.push_back(last_f_);
+    if (cb_) cb_(start_, static_cast<int>(history.size()) - 1, last_f_);
   }
-  void end_iteration_quiet() { history.push_back(last_f_); }
 
   int evaluations = 0;
   double best_f = std::numeric_limits<double>::infinity();
@@ -208,10 +219,14 @@ OptimizeResult optimize(const ModelFactory& factory, double g, const Schedule& s
           sr.status = "interrupted";
           stopped = true;
           break;
-        } catch (const std::exception& e) {
-          // Non-convergence is a result: keep the best point seen and say why it stopped.
+        } catch (const std::runtime_error& e) {
+          // LBFGSpp's line-search failures (runtime_error, logic_error): non-convergence is
+          // a result, so keep the best point seen and say why it stopped.
+          sr.status = std::string("stopped: ") + e.what();
+        } catch (const std::logic_error& e) {
           sr.status = std::string("stopped: ") + e.what();
         }
+        if (obj.best_x.size() == 0) break;  // not a single evaluation succeeded
         const bool gained = !std::isfinite(before) ||
                             obj.best_f < before - settings.delta * std::max(1.0, std::abs(before));
         if (!gained || restart == settings.restarts) break;
@@ -222,10 +237,10 @@ OptimizeResult optimize(const ModelFactory& factory, double g, const Schedule& s
       sr.iterations = std::max(sr.iterations, static_cast<int>(obj.history.size()) - 1);
       sr.evaluations = obj.evaluations;
       sr.loss = obj.best_f;
-      obj.decode(obj.best_x.size() ? obj.best_x : x, sr.schedule, sr.g);
+      obj.decode(obj.best_x.size() ? obj.best_x : x0, sr.schedule, sr.g);
       res.iterations += sr.iterations;
       res.evaluations += sr.evaluations;
-      if (obj.best_f < best) {
+      if (obj.best_x.size() > 0 && obj.best_f < best) {
         best = obj.best_f;
         best_x = obj.best_x;
         res.history = obj.history;

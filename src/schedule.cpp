@@ -62,12 +62,16 @@ void Schedule::validate() const {
   for (std::size_t i = 0; i < batches_.size(); ++i) {
     try {
       batches_[i].qubit.validate();
-      if (batches_[i].count < 1)
-        throw std::invalid_argument("count must be >= 1, got " + std::to_string(batches_[i].count));
+      if (batches_[i].count < 1 || batches_[i].count > kMaxCollisions)
+        throw std::invalid_argument("count must be in [1, 1e8], got " +
+                                    std::to_string(batches_[i].count));
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument("batch " + std::to_string(i + 1) + ": " + e.what());
     }
   }
+  if (collisions() > kMaxCollisions)
+    throw std::invalid_argument("the schedule has " + std::to_string(collisions()) +
+                                " collisions, more than the limit of 1e8");
 }
 
 Batch parse_batch(const std::string& text) {
@@ -81,23 +85,22 @@ Batch parse_batch(const std::string& text) {
   };
   if (parts.size() < 3 || parts.size() > 4) throw bad("expected c,q,count[,fixed]");
   auto number = [&](const std::string& s, const char* name) {
-    std::size_t pos = 0;
-    double v;
-    try {
-      v = std::stod(s, &pos);
-    } catch (const std::exception&) {
+    // Decimal numbers only (no hex, no trailing text); surrounding spaces are allowed.
+    std::size_t a = 0, e = s.size();
+    while (a < e && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
+    while (e > a && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+    double v = 0;
+    const auto r = std::from_chars(s.data() + a, s.data() + e, v);
+    if (a == e || r.ec != std::errc() || r.ptr != s.data() + e)
       throw bad(std::string(name) + " '" + s + "' is not a number");
-    }
-    while (pos < s.size() && std::isspace(static_cast<unsigned char>(s[pos]))) ++pos;
-    if (pos != s.size()) throw bad(std::string(name) + " '" + s + "' is not a number");
     return v;
   };
   Batch b;
   b.qubit.c = number(parts[0], "c");
   b.qubit.q = number(parts[1], "q");
   double cnt = number(parts[2], "count");
-  if (cnt != std::floor(cnt) || cnt < 1 || cnt > 1e12)
-    throw bad("count '" + parts[2] + "' must be an integer >= 1");
+  if (cnt != std::floor(cnt) || cnt < 1 || cnt > static_cast<double>(Schedule::kMaxCollisions))
+    throw bad("count '" + parts[2] + "' must be an integer in [1, 1e8]");
   b.count = static_cast<long>(cnt);
   if (parts.size() == 4) {
     if (parts[3] == "fixed")

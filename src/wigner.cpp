@@ -24,9 +24,15 @@ void wigner_tile(const Eigen::MatrixXcd& rho, int M, const double* xs, const dou
                  double* out) {
   double B[kBlock], theta[kBlock], phi[kBlock], prev[kBlock], scale[kBlock];
   double sre[kBlock], sim[kBlock], acc[kBlock];
+  bool outside[kBlock];
+  // A state on levels below M has W ~ e^{-B/2} B^M / M!: beyond B = 8M + 1500 that is below
+  // e^{-700}, i.e. exactly 0 in double; such points skip the recurrence (which would overflow).
+  const double b_max = 8.0 * M + 1500;
   for (int i = 0; i < len; ++i) {
     // A = (x + i p)/sqrt(2): |2A|^2 = 2(x^2 + p^2) = B.
     B[i] = 2 * (xs[i] * xs[i] + ps[i] * ps[i]);
+    outside[i] = !(B[i] <= b_max);
+    if (outside[i]) B[i] = 0;
     theta[i] = std::atan2(ps[i], xs[i]);
     acc[i] = 0;
   }
@@ -88,7 +94,7 @@ void wigner_tile(const Eigen::MatrixXcd& rho, int M, const double* xs, const dou
       acc[i] += w * std::exp(scale[i]) * (cl * sre[i] - sl * sim[i]);
     }
   }
-  for (int i = 0; i < len; ++i) out[i] = acc[i] / std::numbers::pi;
+  for (int i = 0; i < len; ++i) out[i] = outside[i] ? 0.0 : acc[i] / std::numbers::pi;
 }
 
 }  // namespace

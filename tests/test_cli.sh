@@ -91,6 +91,21 @@ case $case_name in
     ;;
   optimize_starts_zero) cmd=optimize bad "starts" "${ok_batch[@]}" --starts 0 --out "$out" ;;
   state_bad_wigner) cmd=state bad "--wigner" "${ok_batch[@]}" --wigner 3,-3,10 --out "$out" ;;
+  # Regression tests from the review: each of these used to crash, hang or exit 1.
+  optimize_huge_lambda) cmd=optimize bad "1e+307" "${ok_batch[@]}" --lambda 1e307 --out "$out" ;;
+  bad_count_huge) bad "1e12" --batch 0.3,0.1,1e12 --out "$out" ;;
+  bad_nc_huge) bad "2147483647" --nc 2147483647 "${ok_batch[@]}" --out "$out" ;;
+  bad_c_hex) bad "0x1" --batch 0x1,0.1,10 --out "$out" ;;
+  bad_out_directory)
+    mkdir "$logs/d.json"
+    bad "d.json" "${ok_batch[@]}" --out "$logs/d.json"
+    ;;
+  optimize_batch_table_unknown_key)
+    printf '[[batch]]\nc = 0.3\nq = 0.1\ncount = 20\nfxied = true\n' >"$logs/bad.toml"
+    cmd=optimize bad "fxied" "$logs/bad.toml" --out "$out"
+    ;;
+  optimize_negative_seed) cmd=optimize bad "-1" "${ok_batch[@]}" --seed -1 --out "$out" ;;
+  reproduce_bad_collisions) cmd=reproduce bad "--collisions" --collisions 0 --out "$dir/r" ;;
   loss_json)
     run loss --nc 40 --batch 0.3,0.15,20 --batch 0.5,0.2,30,fixed --lambda 2 --eta 0.5 --gradient --out l.json
     [ "$rc" -eq 0 ] || fail "exit code $rc"

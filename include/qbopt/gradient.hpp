@@ -12,10 +12,10 @@ struct GradientOptions {
   bool gradient = true;  // false: value only
   bool with_g = false;   // also d/dg (the coupling of the model)
   // Checkpointing: the forward pass keeps one state every `checkpoint_every` collisions and
-  // the backward pass recomputes each segment from its checkpoint. 0 = automatic: short
-  // segments that stay in the CPU cache (storing every state is slower, being bound by memory
-  // bandwidth), lengthened to ceil(sqrt(n)) when the checkpoints would exceed `memory_budget`,
-  // so memory grows as sqrt(n) (a 10^5-collision gradient at N = 150 needs about 120 MB).
+  // the backward pass recomputes each segment from its checkpoint. 0 = automatic: segments of
+  // ~16 MiB (fastest; storing every state is slower, being bound by memory bandwidth), and
+  // sqrt(n/2) collisions long when the checkpoints and the two segment buffers would exceed
+  // `memory_budget`, so memory grows as sqrt(n) (10^5 collisions at N = 150: see README).
   long checkpoint_every = 0;
   std::size_t memory_budget = std::size_t(256) << 20;
   // Recompute the next segment on a second core while the adjoint runs through this one.

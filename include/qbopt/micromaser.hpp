@@ -10,6 +10,9 @@ namespace qbopt {
 // state diagonal. Probability pushed above level N-1 is lost (leakage = 1 - Tr r).
 class Micromaser final : public CollisionModel {
  public:
+  // Upper bound on N: a state takes 8 (N+2)^2 bytes (200 MB at N = 5000).
+  static constexpr int kMaxLevels = 5000;
+
   Micromaser(double g, int N);
   int dim() const override { return N_; }
   double coupling() const { return g_; }
@@ -26,7 +29,6 @@ class Micromaser final : public CollisionModel {
   int N_;
   std::vector<double> C_, S_;    // C_n = cos(g sqrt n), S_n = sin(g sqrt n), n = 0..N
   std::vector<double> dC_, dS_;  // their g-derivatives: -sqrt(n) S_n, sqrt(n) C_n
-  mutable std::vector<double> scratch_;
 };
 
 }  // namespace qbopt

@@ -15,6 +15,9 @@ struct ParameterGradient {
 // One collision channel Phi_{qubit}: r -> r' (Eq. (5)-(6)), its transpose (the Heisenberg
 // picture) and its parameter derivatives. A battery model implements this interface and the
 // simulator, the adjoint gradient and the spectral tools work with it unchanged.
+// Contract: `in` and `out` (and `lambda_in`, `lambda_out`) are distinct objects; apply() and
+// pullback() are const and may run at the same time on two threads (the gradient pipeline
+// does). Only levels 0..top of an adjoint written by pullback() are meaningful.
 class CollisionModel {
  public:
   virtual ~CollisionModel() = default;

@@ -14,6 +14,9 @@ struct Batch {
 
 class Schedule {
  public:
+  // Upper bound on the collisions of a schedule: trajectories keep E_k for every k (800 MB).
+  static constexpr long kMaxCollisions = 100'000'000;
+
   Schedule() = default;
   explicit Schedule(std::vector<Batch> batches);
   // One qubit per collision (per-collision control, noise ensembles).

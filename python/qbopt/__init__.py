@@ -26,6 +26,22 @@ __all__ = ["simulate", "loss", "optimize", "state", "wigner", "noise_ensemble", 
 DEFAULT_G = math.pi / math.sqrt(15.6)
 
 
+def _count(x) -> int:
+    """A batch count: an integer (or an integral float), never silently truncated."""
+    if isinstance(x, bool) or float(x) != int(float(x)):
+        raise ValueError(f"batch count {x!r} must be an integer")
+    return int(float(x))
+
+
+def _fixed(x) -> bool:
+    """A batch's fixed flag: a bool, or the CLI's words 'fixed' / 'free'."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if x in ("fixed", "free"):
+        return x == "fixed"
+    raise ValueError(f"batch fixed flag {x!r} must be True/False or 'fixed'/'free'")
+
+
 def _schedule(batches) -> _core.Schedule:
     """Builds a schedule from [(c, q, count[, fixed]), ...] or [{"c", "q", "count", "fixed"}, ...]."""
     if isinstance(batches, _core.Schedule):
@@ -33,14 +49,17 @@ def _schedule(batches) -> _core.Schedule:
     out = []
     for b in batches:
         if isinstance(b, dict):
-            out.append(_core.Batch(float(b["c"]), float(b["q"]), int(b["count"]), bool(b.get("fixed", False))))
+            unknown = set(b) - {"c", "q", "count", "fixed"}
+            if unknown:
+                raise ValueError(f"batch {b!r} has unknown keys {sorted(unknown)}")
+            out.append(_core.Batch(float(b["c"]), float(b["q"]), _count(b["count"]),
+                                   _fixed(b.get("fixed", False))))
         else:
             b = tuple(b)
             if len(b) not in (3, 4):
                 raise ValueError(f"batch {b!r} must be (c, q, count[, fixed])")
-            if float(b[2]) != int(b[2]):
-                raise ValueError(f"batch count {b[2]!r} must be an integer")
-            out.append(_core.Batch(float(b[0]), float(b[1]), int(b[2]), bool(b[3]) if len(b) == 4 else False))
+            out.append(_core.Batch(float(b[0]), float(b[1]), _count(b[2]),
+                                   _fixed(b[3]) if len(b) == 4 else False))
     if not out:
         raise ValueError("at least one batch (c, q, count) is required")
     return _core.Schedule(out)
@@ -118,9 +137,13 @@ def optimize(batches, g: float = DEFAULT_G, nc: int = 150, lam: float = 1.0, eta
     sched = _schedule(batches)
     r = _core.optimize(int(nc), float(g), sched, name, float(lam), float(eta), int(starts), int(seed),
                        int(max_iterations), float(epsilon), bool(free_g), float(g_range[0]), float(g_range[1]))
+    if int(seed) < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     cfg = _config("optimize", g, nc, sched, **{"lambda": lam, "eta": eta, "loss": name, "starts": starts,
                                                "seed": seed, "max_iterations": max_iterations,
                                                "epsilon": epsilon, "free_g": free_g})
+    if free_g:
+        cfg["g_range"] = list(g_range)
     return {
         "config": cfg,
         "params": [{"c": b.c, "q": b.q, "count": b.count, "fixed": b.fixed} for b in r.schedule.batches],
@@ -160,16 +183,18 @@ def state(batches, g: float = DEFAULT_G, nc: int = 150, wigner_grid=None) -> dic
     """
     _check_common(g, nc)
     sched = _schedule(batches)
-    *_, fin = _core.simulate(_core.Micromaser(g, int(nc)), sched, 2)
+    k, *_, fin = _core.simulate(_core.Micromaser(g, int(nc)), sched, 2)
     rho = np.asarray(fin.density_matrix())
-    out = {"config": _config("state", g, nc, sched), "populations": np.asarray(_core.populations(fin)),
+    out = {"config": _config("state", g, nc, sched), "k": int(k[-1]),
+           "populations": np.asarray(_core.populations(fin)),
            "rho": rho, "energy": _core.energy(fin), "ergotropy": _core.ergotropy(fin),
            "purity": _core.purity(fin), "leakage": _core.leakage(fin)}
     if wigner_grid is not None:
         a, b, n = wigner_grid
-        if int(n) < 2 or not (math.isfinite(a) and math.isfinite(b)) or a >= b:
-            raise ValueError(f"wigner_grid must be (xmin < xmax, points >= 2), got {wigner_grid!r}")
+        if not 2 <= int(n) <= 4001 or not (math.isfinite(a) and math.isfinite(b)) or a >= b:
+            raise ValueError(f"wigner_grid must be (xmin < xmax, 2 <= points <= 4001), got {wigner_grid!r}")
         xs = np.linspace(a, b, int(n))
+        out["config"]["wigner"] = [a, b, n]
         out["wigner"] = {"x": xs, "p": xs, "w": wigner(rho, xs, xs)}
     return out
 
@@ -182,6 +207,8 @@ def noise_ensemble(batches, sigma: float, trajectories: int = 16, seed: int = 1,
     "energy_mean", "energy_std"} over `trajectories` realizations seeded from `seed`.
     """
     _check_common(g, nc)
+    if int(seed) < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     sched = _schedule(batches)
     e = _core.noise_ensemble(_core.Micromaser(g, int(nc)), sched, float(sigma), int(trajectories),
                              int(seed), int(samples))

@@ -87,6 +87,18 @@ def test_bad_input_raises_value_error(call):
         call()
 
 
+def test_batch_flags_and_counts_are_checked():
+    # Regression: bool('free') used to be True, and a dict count of 2.7 was truncated to 2.
+    r = qbopt.optimize([(0.3, 0.1, 50, "free")], nc=30, max_iterations=2)
+    assert r["params"][0]["fixed"] is False and r["evaluations"] > 0
+    r = qbopt.optimize([{"c": 0.3, "q": 0.1, "count": 50, "fixed": "fixed"}], nc=30)
+    assert r["params"][0]["fixed"] is True
+    for bad in ([(0.3, 0.1, 50, "false")], [{"c": 0.3, "q": 0.1, "count": 2.7}],
+                [{"c": 0.3, "q": 0.1, "count": 5, "fxied": True}]):
+        with pytest.raises(ValueError):
+            qbopt.simulate(bad, nc=30)
+
+
 def test_noise_ensemble_is_reproducible():
     a = qbopt.noise_ensemble([(0.39, 0.168, 300)], sigma=0.05, trajectories=3, seed=7, nc=60, samples=10)
     b = qbopt.noise_ensemble([(0.39, 0.168, 300)], sigma=0.05, trajectories=3, seed=7, nc=60, samples=10)

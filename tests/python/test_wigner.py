@@ -83,6 +83,13 @@ def test_normalization_and_position_marginal():
     assert err < 1e-9
 
 
+def test_far_from_the_state_is_zero_not_nan():
+    # Regression: the recurrence overflowed between rescalings and returned NaN there.
+    st = qbopt.state([(0.39, 0.168, 2000)], nc=100)
+    w = qbopt.wigner(st, [1e15, 1e300, 40.0], [0.0])
+    assert np.all(np.isfinite(w)) and np.all(w[0, :2] == 0)
+
+
 def test_bad_input_raises_value_error():
     with pytest.raises(ValueError):
         qbopt.wigner(np.ones((2, 3)), [0.0])
