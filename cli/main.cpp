@@ -303,6 +303,7 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
     file->stream() << out.dump(1) << '\n';
     file->commit();
   }
+  if (r.status == "interrupted") return kInterrupted;
   return leak_rc;
 }
 
