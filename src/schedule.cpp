@@ -49,14 +49,6 @@ double Schedule::mean_q() const {
   return s / static_cast<double>(collisions());
 }
 
-Qubit Schedule::qubit_at(long k) const {
-  for (const auto& b : batches_) {
-    if (k <= b.count) return b.qubit;
-    k -= b.count;
-  }
-  throw std::out_of_range("collision index beyond the schedule");
-}
-
 void Schedule::validate() const {
   if (batches_.empty()) throw std::invalid_argument("schedule has no batch");
   for (std::size_t i = 0; i < batches_.size(); ++i) {

@@ -28,8 +28,6 @@ class Schedule {
   // Count-weighted means over all n qubits (Eq. (11) with non-identical qubits).
   double mean_c() const;
   double mean_q() const;
-  // The qubit of collision k (1-based, 1..n).
-  Qubit qubit_at(long k) const;
   // Throws std::invalid_argument naming the batch and the bad value.
   void validate() const;
 
