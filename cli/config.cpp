@@ -62,6 +62,29 @@ void apply_config(CLI::App& sub, const std::string& path) {
   }
   for (const auto& [k, v] : tbl) {
     std::string key(k.str());
+    if (key == "model" && v.is_table()) {
+      // [model] name = "lossy", then its parameters: --model NAME and --param KEY=VALUE.
+      CLI::Option* model = sub.get_option_no_throw("--model");
+      CLI::Option* param = sub.get_option_no_throw("--param");
+      if (!model || !param)
+        throw std::invalid_argument("config '" + path + "': this command takes no [model] table");
+      for (const auto& [pk, pv] : *v.as_table()) {
+        const std::string name(pk.str());
+        const std::string text = scalar_text(pv, "model." + name);
+        if (name == "name") {
+          if (model->count() == 0) model->add_result(text);
+        } else {
+          // A --param on the command line for the same name overrides the file.
+          bool overridden = false;
+          for (const auto& r : param->results())
+            if (r.rfind(name + "=", 0) == 0) overridden = true;
+          if (!overridden) param->add_result(name + "=" + text);
+        }
+      }
+      model->run_callback();
+      param->run_callback();
+      continue;
+    }
     for (char& ch : key)
       if (ch == '_') ch = '-';
     CLI::Option* opt = sub.get_option_no_throw("--" + key);

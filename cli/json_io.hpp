@@ -2,7 +2,11 @@
 // JSON layouts shared by the CLI commands.
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
+#include <qbopt/models.hpp>
+#include <qbopt/schedule.hpp>
 #include <qbopt/simulate.hpp>
+#include <qbopt/version.hpp>
+#include <string>
 #include <vector>
 
 namespace qbopt::cli {
@@ -22,6 +26,47 @@ inline nlohmann::json samples_json(const std::vector<Sample>& samples) {
     t["leakage"].push_back(x.leakage);
   }
   return t;
+}
+
+// {"name", then every global parameter (choices by their word)}.
+inline nlohmann::json model_json(const ModelConfig& m) {
+  nlohmann::json j = {{"name", m.name()}};
+  for (std::size_t i = 0; i < m.values().size(); ++i) {
+    const ParameterSpec& p = m.spec().parameters[i];
+    if (p.is_choice())
+      j[p.name] = p.format(m.values()[i]);
+    else
+      j[p.name] = m.values()[i];
+  }
+  return j;
+}
+
+// {"c", "q", "count", "fixed"} plus every further control the batch carries ("g").
+inline nlohmann::json batch_json(const Batch& b, const ModelSpec& spec) {
+  nlohmann::json j = {{"c", b.qubit.c}, {"q", b.qubit.q}, {"count", b.count}, {"fixed", b.fixed}};
+  for (int i = 2; i < static_cast<int>(spec.controls.size()); ++i)
+    if (b.qubit.carries(i)) j[spec.controls[i].name] = b.qubit.control(i);
+  return j;
+}
+
+inline nlohmann::json schedule_json(const Schedule& s, const ModelSpec& spec) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& b : s.batches()) a.push_back(batch_json(b, spec));
+  return a;
+}
+
+// The "config" block of every output: the command, qbopt's version, the model with all its
+// parameters (and its g at the top level, as before models existed), N and the schedule.
+inline nlohmann::json run_config(const std::string& command, const ModelConfig& m,
+                                 const Schedule& s) {
+  nlohmann::json j = {{"command", command},
+                      {"qbopt_version", qbopt::version},
+                      {"model", model_json(m)},
+                      {"nc", m.nc()},
+                      {"batches", schedule_json(s, m.spec())},
+                      {"collisions", s.collisions()}};
+  if (m.spec().parameter_index("g") >= 0) j["g"] = m.get("g");
+  return j;
 }
 
 // A matrix as a list of rows: rows_json(w)[j][i] = w(j, i).

@@ -30,41 +30,55 @@ constexpr int kInterrupted = 130;         // Ctrl-C: the finished part was writt
 constexpr double kLeakageWarning = 1e-6;  // above this the truncation N changes the physics
 
 struct Common {
-  double g = std::numbers::pi / std::sqrt(15.6);
+  std::string model = "micromaser";
+  std::vector<std::string> params;  // --param NAME=VALUE
+  double g = kPaperCoupling;
   int nc = 150;
   std::vector<std::string> batch_text;
   std::string out;
   bool strict = false;
+  CLI::Option* g_option = nullptr;
+  ModelConfig config;
   Schedule schedule;
 
   void add_to(CLI::App& app) {
-    app.add_option("--g", g, "coupling g (default pi/sqrt(15.6))");
-    app.add_option("--nc", nc, "Fock truncation N (levels 0..N-1)");
-    app.add_option("--batch", batch_text, "batch c,q,count[,fixed] (repeatable, in order)")
+    app.add_option("--model", model, "battery model (qbopt models lists them)")
+        ->capture_default_str();
+    app.add_option("--param", params, "model parameter NAME=VALUE (repeatable), e.g. kappa_tau=0.01")
+        ->take_all();
+    g_option = app.add_option("--g", g, "coupling g tau (rad); same as --param g=VALUE")
+                   ->default_str("pi/sqrt(15.6) = " + format_number(kPaperCoupling));
+    app.add_option("--nc", nc, "Fock truncation N (levels 0..N-1)")->capture_default_str();
+    app.add_option("--batch", batch_text,
+                   "batch c,q,count[,fixed] or c=..,q=..,count=..[,g=..][,fixed] "
+                   "(repeatable, in order)")
         ->take_all();
     app.add_option("--out", out, "output file");
     app.add_flag("--strict", strict, "exit 3 when the final truncation leakage exceeds 1e-6");
   }
-  // Validates and builds the schedule; throws std::invalid_argument naming the value.
+  // Builds and validates the model and the schedule; throws std::invalid_argument naming the
+  // offending value.
   void finish() {
-    if (!std::isfinite(g))
-      throw std::invalid_argument("--g must be finite, got " + std::to_string(g));
-    if (nc < 2 || nc > Micromaser::kMaxLevels)
-      throw std::invalid_argument("--nc must be in [2, 5000], got " + std::to_string(nc));
+    config = ModelConfig(model, 2);
+    try {
+      config.set_nc(nc);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("--") + e.what());
+    }
+    if (g_option && g_option->count() > 0) {
+      if (!std::isfinite(g)) throw std::invalid_argument("--g must be finite, got " + format_number(g));
+      config.set("g", g);
+    }
+    for (const auto& p : params) config.set_assignment(p);
     if (batch_text.empty())
       throw std::invalid_argument("at least one --batch c,q,count is required");
     std::vector<Batch> b;
-    for (const auto& t : batch_text) b.push_back(parse_batch(t));
+    for (const auto& t : batch_text) b.push_back(parse_batch(t, config.spec()));
     schedule = Schedule(std::move(b));
-    schedule.validate();
+    schedule.validate(config.spec());
   }
-  json config(const std::string& command) const {
-    json batches = json::array();
-    for (const auto& b : schedule.batches())
-      batches.push_back(
-          {{"c", b.qubit.c}, {"q", b.qubit.q}, {"count", b.count}, {"fixed", b.fixed}});
-    return {{"command", command}, {"qbopt_version", qbopt::version},    {"g", g}, {"nc", nc},
-            {"batches", batches}, {"collisions", schedule.collisions()}};
+  json config_json(const std::string& command) const {
+    return run_config(command, config, schedule);
   }
 };
 
@@ -86,7 +100,7 @@ std::function<bool(long, long)> progress_reporter(const char* what) {
 // Warns (or fails with --strict) when the truncation lost more than kLeakageWarning.
 int check_leakage(double leak, const Common& c) {
   if (leak > kLeakageWarning) {
-    std::fprintf(stderr,
+      std::fprintf(stderr,
                  "qbopt: warning: final leakage %.3g exceeds 1e-6; increase --nc (now %d)\n", leak,
                  c.nc);
     if (c.strict) return kLeaky;
@@ -105,12 +119,12 @@ int run_simulate(Common& c, int samples) {
       throw std::invalid_argument("--out '" + c.out + "' must end in .json or .csv");
     file = std::make_unique<AtomicFile>(c.out);  // fails now, before the run, if unwritable
   }
-  Micromaser model(c.g, c.nc);
+  const auto model = c.config.make();
   SimulateOptions opt;
   opt.samples = samples;
   opt.progress = progress_reporter("simulate");
   const auto t0 = std::chrono::steady_clock::now();
-  Trajectory tr = simulate(model, c.schedule, opt);
+  Trajectory tr = simulate(*model, c.schedule, opt);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const long done = static_cast<long>(tr.energy.size()) - 1;
   const State& s = tr.final_state;
@@ -132,7 +146,7 @@ int run_simulate(Common& c, int samples) {
           << '\n';
     } else {
       const json t = samples_json(tr.samples);
-      json cfg = c.config("simulate");
+      json cfg = c.config_json("simulate");
       cfg["samples"] = samples;
       json out = {{"config", cfg},
                   {"trajectory", t},
@@ -174,7 +188,8 @@ json result_numbers(const LossEvaluation& le) {
   return {{"loss", le.merit.value},
           {"ergotropy", le.merit.ergotropy},
           {"penalty", le.merit.penalty},
-          {"energy", le.final_energy}};
+          {"energy", le.final_energy},
+          {"leakage", le.final_leakage}};
 }
 
 std::unique_ptr<AtomicFile> open_json_out(const std::string& out) {
@@ -188,11 +203,12 @@ int run_loss(Common& c, const LossOpts& lo, bool with_gradient) {
   c.finish();
   auto merit = make_figure_of_merit(lo.loss, lo.settings());
   auto file = open_json_out(c.out);
-  Micromaser model(c.g, c.nc);
+  const auto model = c.config.make();
   GradientOptions opt;
   opt.gradient = with_gradient;
-  const LossEvaluation le = evaluate_loss(model, c.schedule, *merit, opt);
-  json cfg = c.config("loss");
+  opt.parameters = with_gradient;
+  const LossEvaluation le = evaluate_loss(*model, c.schedule, *merit, opt);
+  json cfg = c.config_json("loss");
   lo.to(cfg);
   json out = result_numbers(le);
   out["config"] = cfg;
@@ -200,11 +216,24 @@ int run_loss(Common& c, const LossOpts& lo, bool with_gradient) {
               le.merit.penalty);
   if (with_gradient) {
     json gr = json::array();
+    const ModelSpec& spec = c.config.spec();
     for (std::size_t b = 0; b < le.batches.size(); ++b) {
-      gr.push_back({le.batches[b].c, le.batches[b].q});
-      std::printf("batch %zu: dL/dc %.10g  dL/dq %.10g\n", b + 1, le.batches[b].c, le.batches[b].q);
+      gr.push_back(le.batches[b]);
+      std::printf("batch %zu:", b + 1);
+      int pos = 0;
+      for (int i = 0; i < static_cast<int>(spec.controls.size()); ++i)
+        if (c.schedule.batches()[b].qubit.carries(i))
+          std::printf("  dL/d%s %.10g", spec.controls[i].name.c_str(), le.batches[b][pos++]);
+      std::printf("\n");
     }
     out["gradient"] = gr;
+    json mg = json::object();
+    for (std::size_t j = 0; j < spec.parameters.size(); ++j) {
+      if (spec.parameters[j].is_choice()) continue;
+      mg[spec.parameters[j].name] = le.parameters[j];
+      std::printf("dL/d%s %.10g\n", spec.parameters[j].name.c_str(), le.parameters[j]);
+    }
+    out["model_gradient"] = mg;
   }
   if (file) {
     file->stream() << out.dump(1) << '\n';
@@ -218,21 +247,38 @@ struct OptOpts {
   std::uint64_t seed = 1;
   int max_iterations = 200;
   double epsilon = 1e-5;
-  bool free_g = false;
+  std::string free_g;  // "", "global" or "batch"
+  CLI::Option* free_g_option = nullptr;
   std::vector<double> g_range{0.1, 2.0};
   bool progress = false;
   void add_to(CLI::App& app) {
-    app.add_option("--starts", starts, "number of starting points (the given one, then random)");
+    app.add_option("--starts", starts, "number of starting points (the given one, then random)")
+        ->capture_default_str();
     app.add_option("--seed", seed, "seed of the random starting points")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--max-iterations", max_iterations, "L-BFGS-B iterations per start");
-    app.add_option("--epsilon", epsilon, "projected-gradient norm at convergence");
-    app.add_flag("--free-g", free_g, "optimize the coupling g too");
-    app.add_option("--g-range", g_range, "bounds of g when free: min,max")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    app.add_option("--max-iterations", max_iterations, "L-BFGS-B iterations per start")
+        ->capture_default_str();
+    app.add_option("--epsilon", epsilon, "projected-gradient norm at convergence")
+        ->capture_default_str();
+    free_g_option = app.add_option("--free-g", free_g,
+                                   "optimize the coupling too: the model's g (no value, or "
+                                   "'global'), or each free batch's own g ('batch')")
+                        ->expected(0, 1);
+    app.add_option("--g-range", g_range, "search range of a free g: min,max")
         ->delimiter(',')
-        ->expected(2);
+        ->expected(2)
+        ->capture_default_str();
     app.add_flag("--progress", progress,
                  "print a line per iteration even when stderr is not a terminal");
+  }
+  // "none", "global" or "batch"; throws on anything else.
+  std::string free_g_mode() const {
+    if (!free_g_option || free_g_option->count() == 0) return "none";
+    if (free_g.empty() || free_g == "global" || free_g == "true") return "global";
+    if (free_g == "batch") return "batch";
+    if (free_g == "false" || free_g == "none") return "none";
+    throw std::invalid_argument("--free-g '" + free_g + "' must be empty, 'global' or 'batch'");
   }
 };
 
@@ -244,9 +290,10 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   st.seed = oo.seed;
   st.max_iterations = oo.max_iterations;
   st.epsilon = oo.epsilon;
-  st.free_g = oo.free_g;
-  st.g_min = oo.g_range.at(0);
-  st.g_max = oo.g_range.at(1);
+  const std::string mode = oo.free_g_mode();
+  if (mode == "global") st.free_parameters.push_back("g");
+  if (mode == "batch") st.free_controls.push_back("g");
+  st.ranges["g"] = {oo.g_range.at(0), oo.g_range.at(1)};
   st.validate();
   auto file = open_json_out(c.out);
   const bool show = oo.progress || stderr_is_terminal();
@@ -254,56 +301,71 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
     if (show) std::fprintf(stderr, "start %d  iteration %3d  loss %.10f\n", start + 1, it, loss);
     return !interrupted();
   };
-  OptimizeResult r = optimize(micromaser_factory(c.nc), c.g, c.schedule, *merit, st, cb);
+  OptimizeResult r = optimize(c.config, c.schedule, *merit, st, cb);
   const int leak_rc = check_leakage(r.best.final_leakage, c);
+  const ModelSpec& spec = c.config.spec();
+  const int gi = spec.parameter_index("g");
 
-  json cfg = c.config("optimize");
+  json cfg = c.config_json("optimize");
   lo.to(cfg);
   cfg["starts"] = oo.starts;
   cfg["seed"] = oo.seed;
   cfg["max_iterations"] = oo.max_iterations;
   cfg["epsilon"] = oo.epsilon;
-  cfg["free_g"] = oo.free_g;
-  if (oo.free_g) cfg["g_range"] = oo.g_range;
-  json params = json::array();
-  for (const auto& b : r.schedule.batches())
-    params.push_back({{"c", b.qubit.c}, {"q", b.qubit.q}, {"count", b.count}, {"fixed", b.fixed}});
+  cfg["free_g"] = mode;
+  if (mode != "none") cfg["g_range"] = oo.g_range;
   json starts = json::array();
   for (const auto& s : r.starts) {
     json p = json::array();
-    for (const auto& b : s.schedule.batches()) p.push_back({b.qubit.c, b.qubit.q});
+    for (const auto& b : s.schedule.batches()) {
+      json row = json::array();
+      for (int i = 0; i < static_cast<int>(spec.controls.size()); ++i)
+        if (b.qubit.carries(i)) row.push_back(b.qubit.control(i));
+      p.push_back(row);
+    }
     starts.push_back({{"loss", s.loss},
                       {"params", p},
-                      {"g", s.g},
+                      {"initial", s.initial},
                       {"iterations", s.iterations},
                       {"evaluations", s.evaluations},
-                      {"status", s.status}});
+                      {"status", to_string(s.status)},
+                      {"message", s.message}});
+    if (gi >= 0) starts.back()["g"] = s.parameters[gi];
   }
+  ModelConfig best_model = c.config;
+  for (std::size_t j = 0; j < r.parameters.size(); ++j)
+    if (!spec.parameters[j].is_choice()) best_model.set(spec.parameters[j].name, r.parameters[j]);
   json out = result_numbers(r.best);
   out["config"] = cfg;
-  out["params"] = params;
-  out["g"] = r.g;
+  out["params"] = schedule_json(r.schedule, spec);
+  if (gi >= 0) out["g"] = r.parameters[gi];
+  out["model"] = model_json(best_model);
+  out["slots"] = r.slots;
   out["iterations"] = r.iterations;
   out["evaluations"] = r.evaluations;
   out["seconds"] = r.seconds;
   out["history"] = r.history;
-  out["status"] = r.status;
+  out["status"] = to_string(r.status);
+  out["message"] = r.message;
+  out["leakage"] = r.best.final_leakage;
   out["starts"] = starts;
   for (std::size_t b = 0; b < r.schedule.batches().size(); ++b) {
     const auto& x = r.schedule.batches()[b];
-    std::printf("batch %zu: c = %.4f  q = %.4f  count = %ld%s\n", b + 1, x.qubit.c, x.qubit.q,
-                x.count, x.fixed ? " (fixed)" : "");
+    std::printf("batch %zu: c = %.4f  q = %.4f", b + 1, x.qubit.c, x.qubit.q);
+    for (int i = 2; i < static_cast<int>(spec.controls.size()); ++i)
+      if (x.qubit.carries(i)) std::printf("  %s = %.4f", spec.controls[i].name.c_str(), x.qubit.control(i));
+    std::printf("  count = %ld%s\n", x.count, x.fixed ? " (fixed)" : "");
   }
-  if (oo.free_g) std::printf("g = %.6f\n", r.g);
+  if (mode == "global") std::printf("g = %.6f\n", r.parameters[gi]);
   std::printf(
       "loss %.10f  ergotropy %.6f  penalty %.6g  (%d iterations, %d evaluations, %.2f s, %s)\n",
       r.best.merit.value, r.best.merit.ergotropy, r.best.merit.penalty, r.iterations, r.evaluations,
-      r.seconds, r.status.c_str());
+      r.seconds, to_string(r.status));
   if (file) {
     file->stream() << out.dump(1) << '\n';
     file->commit();
   }
-  if (r.status == "interrupted") return kInterrupted;
+  if (r.status == OptimizeStatus::interrupted) return kInterrupted;
   return leak_rc;
 }
 
@@ -318,11 +380,11 @@ int run_state(Common& c, const std::vector<double>& grid) {
           "--wigner must be xmin,xmax,points with xmin < xmax and 2 <= points <= 4001");
     xs = linspace(grid[0], grid[1], static_cast<int>(grid[2]));
   }
-  Micromaser model(c.g, c.nc);
+  const auto model = c.config.make();
   SimulateOptions so;
   so.samples = 2;
   so.progress = progress_reporter("state");
-  const Trajectory t = simulate(model, c.schedule, so);
+  const Trajectory t = simulate(*model, c.schedule, so);
   const State& s = t.final_state;
   const Eigen::MatrixXcd rho = s.density_matrix();
   json re = json::array(), im = json::array();
@@ -331,7 +393,7 @@ int run_state(Common& c, const std::vector<double>& grid) {
     for (int n = 0; n < rho.cols(); ++n) a[n] = rho(m, n).real(), b[n] = rho(m, n).imag();
     re.push_back(a), im.push_back(b);
   }
-  json out = {{"config", c.config("state")},     {"populations", populations(s)},
+  json out = {{"config", c.config_json("state")},     {"populations", populations(s)},
               {"rho", {{"re", re}, {"im", im}}}, {"energy", energy(s)},
               {"ergotropy", ergotropy(s)},       {"purity", purity(s)},
               {"leakage", leakage(s)},           {"k", t.energy.size() - 1}};
@@ -351,6 +413,52 @@ int run_state(Common& c, const std::vector<double>& grid) {
   }
   if (partial) return kInterrupted;
   return check_leakage(leakage(s), c);
+}
+
+// `qbopt models`: every registered model with its controls and parameters.
+int run_models(bool as_json) {
+  json all = json::array();
+  for (const auto& e : model_registry()) {
+    const ModelSpec& m = e.spec;
+    auto specs = [](const std::vector<ParameterSpec>& v) {
+      json a = json::array();
+      for (const auto& p : v) {
+        json j = {{"name", p.name}, {"doc", p.doc}};
+        if (p.is_choice()) {
+          j["default"] = p.format(p.default_value);
+          j["choices"] = p.choices;
+        } else {
+          j["default"] = p.default_value;
+          j["bounds"] = {p.lower, p.upper};
+        }
+        if (p.optional) j["optional"] = true;
+        a.push_back(j);
+      }
+      return a;
+    };
+    all.push_back({{"name", m.name},
+                   {"doc", m.doc},
+                   {"controls", specs(m.controls)},
+                   {"parameters", specs(m.parameters)}});
+    if (as_json) continue;
+    std::printf("%s: %s\n", m.name.c_str(), m.doc.c_str());
+    auto print = [](const char* title, const std::vector<ParameterSpec>& v) {
+      std::printf("  %s\n", title);
+      for (const auto& p : v) {
+        std::string range = p.is_choice() ? "" : "[" + format_number(p.lower) + ", " +
+                                                     format_number(p.upper) + "]";
+        if (p.is_choice())
+          for (const auto& c : p.choices) range += (range.empty() ? "" : " | ") + c;
+        std::printf("    %-10s default %-22s %-22s %s%s\n", p.name.c_str(),
+                    p.format(p.default_value).c_str(), range.c_str(), p.doc.c_str(),
+                    p.optional ? " (optional)" : "");
+      }
+    };
+    print("per-qubit controls (--batch):", m.controls);
+    print("global parameters (--param NAME=VALUE):", m.parameters);
+  }
+  if (as_json) std::printf("%s\n", all.dump(1).c_str());
+  return 0;
 }
 
 int main(int argc, char** argv) {
@@ -395,6 +503,10 @@ int main(int argc, char** argv) {
   st->add_option("--wigner", wigner_grid, "Wigner grid xmin,xmax,points (same for x and p)")
       ->delimiter(',');
 
+  bool models_json = false;
+  auto* models = app.add_subcommand("models", "list the battery models and their parameters");
+  models->add_flag("--json", models_json, "as JSON");
+
   ReproduceOptions rep_o;
   auto* rep = app.add_subcommand("reproduce",
                                  "redo the seed paper: tables, long runs, states, noise, figures");
@@ -429,6 +541,7 @@ int main(int argc, char** argv) {
     if (*opt) return run_optimize(opt_c, opt_l, opt_o);
     if (*st) return run_state(st_c, wigner_grid);
     if (*rep) return run_reproduce(rep_o);
+    if (*models) return run_models(models_json);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "qbopt: error: %s\n", e.what());
     return kBadInput;

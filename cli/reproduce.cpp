@@ -31,7 +31,7 @@ namespace qbopt::cli {
 
 namespace {
 
-const double kG = std::numbers::pi / std::sqrt(15.6);  // the paper's non-fine-tuned coupling
+const double kG = kPaperCoupling;
 constexpr int kLongRunN = 150;  // levels for the 10^5-collision runs (leakage < 1e-9 there)
 
 // One optimization of the paper (PHYSICS.md section 5).
@@ -221,7 +221,7 @@ int run_reproduce(const ReproduceOptions& o) {
     auto merit = make_figure_of_merit("eq11", ls);
     OptimizeSettings st;
     if (o.quick) st.max_iterations = 4;
-    const OptimizeResult r = optimize(micromaser_factory(s.nc), kG, Schedule(s.start), *merit, st,
+    const OptimizeResult r = optimize(ModelConfig("micromaser", s.nc), Schedule(s.start), *merit, st,
                                       [](int, int, double) { return !interrupted(); });
     Schedule paper_s(s.start);
     for (std::size_t b = 0; b < s.paper.size(); ++b) paper_s.batches()[b].qubit = s.paper[b];
@@ -255,7 +255,7 @@ int run_reproduce(const ReproduceOptions& o) {
                                         {"evaluations", r.evaluations},
                                         {"seconds", r.seconds},
                                         {"history", r.history},
-                                        {"status", r.status}});
+                                        {"status", to_string(r.status)}});
     write_json(results_path, results);
     stopped = interrupted();
   }

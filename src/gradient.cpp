@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <qbopt/gradient.hpp>
 #include <qbopt/observables.hpp>
@@ -35,7 +36,7 @@ void copy_state(const State& from, State& to) { to = from; }
 
 LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Schedule& schedule,
                                          const FigureOfMerit& merit) {
-  schedule.validate();
+  schedule.validate(model.spec());
   const int N = model.dim();
   const long n = schedule.collisions();
   const auto& batches = schedule.batches();
@@ -48,6 +49,21 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
       for (long j = 0; j < batches[b].count; ++j) batch_of_[k++] = static_cast<int>(b);
   }
   auto qubit = [&](long k) -> const Qubit& { return batches[batch_of_[k]].qubit; };
+  const ModelSpec& spec = model.spec();
+  const int n_controls = static_cast<int>(spec.controls.size());
+  const int n_params = static_cast<int>(spec.parameters.size());
+  // What each batch's pullback differentiates: c, q, every control it carries, and with
+  // options_.parameters the optional controls it takes from a global (routed there below).
+  std::vector<PullbackRequest> request(batches.size());
+  std::vector<int> fallback(n_controls, -1);  // global parameter index of an optional control
+  for (int i = 2; i < n_controls; ++i)
+    if (spec.controls[i].optional) fallback[i] = spec.parameter_index(spec.controls[i].name);
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    request[b].parameters = options_.parameters;
+    for (int i = 2; i < n_controls; ++i)
+      if (batches[b].qubit.carries(i) || (options_.parameters && fallback[i] >= 0))
+        request[b].controls |= 1u << i;
+  }
 
   // Storage plan (see GradientOptions::checkpoint_every).
   const std::size_t state_bytes = sizeof(double) * static_cast<std::size_t>(N + 2) * (N + 2);
@@ -111,7 +127,8 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   const auto dE = [&](long k) { return mv.d_energy.empty() ? 0.0 : mv.d_energy[k]; };
   add_energy_cotangent(dE(n), N - 1, lam);
 
-  std::vector<ParameterGradient> acc(batches.size());
+  std::vector<std::array<double, kMaxControls>> acc(batches.size());
+  std::vector<double> acc_params(static_cast<std::size_t>(n_params), 0.0);
   // Recomputes r_k0 .. r_k1-1 from the checkpoint at k0 into buf.
   auto recompute = [&](long k0, std::vector<State>& buf) {
     const long k1 = std::min(n, k0 + stride);
@@ -123,12 +140,10 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
     const long k1 = std::min(n, k0 + stride);
     for (long k = k1 - 1; k >= k0; --k) {
       const State& r = seg[k - k0];
-      const ParameterGradient pg = model.pullback(qubit(k), r, lam, lam_next, options_.with_g);
+      const int b = batch_of_[k];
+      model.pullback(qubit(k), r, lam, lam_next, request[b], acc[b].data(),
+                     acc_params.data());
       std::swap(lam, lam_next);
-      ParameterGradient& a = acc[batch_of_[k]];
-      a.c += pg.c;
-      a.q += pg.q;
-      a.g += pg.g;
       add_energy_cotangent(dE(k), r.top(), lam);
     }
   };
@@ -158,11 +173,18 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   // Through the count-weighted means of Eq. (11).
   out.batches.resize(batches.size());
   for (std::size_t b = 0; b < batches.size(); ++b) {
+    const Qubit& qb = batches[b].qubit;
     const double w = static_cast<double>(batches[b].count) / static_cast<double>(n);
-    out.batches[b].c = acc[b].c + mv.d_mean_c * w;
-    out.batches[b].q = acc[b].q + mv.d_mean_q * w;
-    out.d_g += acc[b].g;
+    std::vector<double>& row = out.batches[b];
+    row = {acc[b][0] + mv.d_mean_c * w, acc[b][1] + mv.d_mean_q * w};
+    for (int i = 2; i < n_controls; ++i) {
+      if (qb.carries(i))
+        row.push_back(acc[b][i]);
+      else if (options_.parameters && fallback[i] >= 0)
+        acc_params[fallback[i]] += acc[b][i];
+    }
   }
+  if (options_.parameters) out.parameters = acc_params;
   return out;
 }
 

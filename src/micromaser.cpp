@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <qbopt/micromaser.hpp>
+#include <qbopt/models.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -84,23 +86,65 @@ inline double column_dot(const double* a, const double* b, int len) {
 
 }  // namespace
 
-Micromaser::Micromaser(double g, int N) : g_(g), N_(N) {
-  if (!std::isfinite(g)) throw std::invalid_argument("g must be finite, got " + std::to_string(g));
-  if (N < 2 || N > kMaxLevels)
-    throw std::invalid_argument("N must be in [2, 5000], got " + std::to_string(N));
+void Micromaser::Tables::fill(double coupling, int N) {
+  g = coupling;
   // Padded by one at the front so that index n = -1 exists (S_-1 is never used with a
   // non-zero neighbour; it is 0) and up to n = N+1.
-  C_.assign(N + 3, 0.0);
-  S_.assign(N + 3, 0.0);
-  dC_.assign(N + 3, 0.0);
-  dS_.assign(N + 3, 0.0);
+  C.assign(N + 3, 0.0);
+  S.assign(N + 3, 0.0);
+  dC.assign(N + 3, 0.0);
+  dS.assign(N + 3, 0.0);
   for (int n = 0; n <= N + 1; ++n) {
     const double s = std::sqrt(static_cast<double>(n));
-    C_[n + 1] = std::cos(g * s);
-    S_[n + 1] = std::sin(g * s);
-    dC_[n + 1] = -s * S_[n + 1];
-    dS_[n + 1] = s * C_[n + 1];
+    C[n + 1] = std::cos(g * s);
+    S[n + 1] = std::sin(g * s);
+    dC[n + 1] = -s * S[n + 1];
+    dS[n + 1] = s * C[n + 1];
   }
+}
+
+Micromaser::Micromaser(double g, int N) : N_(N) {
+  if (!std::isfinite(g)) throw std::invalid_argument("g must be finite, got " + format_number(g));
+  if (N < 2 || N > kMaxLevels)
+    throw std::invalid_argument("N must be in [2, 5000], got " + std::to_string(N));
+  tables_.fill(g, N);
+}
+
+const Micromaser::Tables& Micromaser::tables_for(const Qubit& qubit) const {
+  if (!qubit.carries(kControlG) || qubit.extra[kControlG - 2] == tables_.g) return tables_;
+  // A batch with its own g: O(N) trigonometry, cached per thread for consecutive collisions
+  // of the same batch (apply and pullback may run on two threads at once).
+  thread_local Tables cache;
+  const double g = qubit.extra[kControlG - 2];
+  if (cache.g != g || cache.C.size() != static_cast<std::size_t>(N_ + 3)) cache.fill(g, N_);
+  return cache;
+}
+
+const std::vector<ParameterSpec>& Micromaser::control_specs() {
+  static const std::vector<ParameterSpec> specs = {
+      {"c", 0.5, 0.0, 1.0, "coherence of the charger qubit, Eq. (2)"},
+      {"q", 0.2, 0.0, 1.0, "ground-state population of the charger qubit, Eq. (2)"},
+      {"g", kPaperCoupling, -100.0, 100.0,
+       "the batch's own coupling (g tau, rad); without it the model's g", {}, true},
+  };
+  return specs;
+}
+
+const ModelSpec& Micromaser::model_spec() {
+  static const ModelSpec spec = {
+      "micromaser",
+      "lossless cavity charged by Jaynes-Cummings collisions (the seed paper)",
+      control_specs(),
+      {{"g", kPaperCoupling, -100.0, 100.0,
+        "coupling g tau (rad) of every qubit without its own g; default pi/sqrt(15.6)"}},
+  };
+  return spec;
+}
+
+ModelEntry micromaser_entry() {
+  return {Micromaser::model_spec(), [](int N, const std::vector<double>& v) {
+            return std::unique_ptr<CollisionModel>(std::make_unique<Micromaser>(v[0], N));
+          }};
 }
 
 void Micromaser::apply(const Qubit& qubit, const State& in, State& out) const {
@@ -112,8 +156,9 @@ void Micromaser::apply(const Qubit& qubit, const State& in, State& out) const {
   const bool diag = in.diagonal() && kappa == 0.0;
   // Entries beyond what this call writes must be zero in `out`.
   if (out.top() > T || (diag && !out.diagonal())) out.clear();
-  const double* C = C_.data() + 1;  // C[n] = C_n, valid for n = -1 .. N+1
-  const double* S = S_.data() + 1;
+  const Tables& tab = tables_for(qubit);
+  const double* C = tab.C.data() + 1;  // C[n] = C_n, valid for n = -1 .. N+1
+  const double* S = tab.S.data() + 1;
   const int ld = in.ld();
   const double* X = in.data() + 1 + ld;  // element (0, 0)
   double* Y = out.data() + 1 + ld;
@@ -148,11 +193,14 @@ void Micromaser::apply_transpose(const Qubit& qubit, const State& lambda, State&
   State r = State::zeros(N_);
   r.set_top(top);
   r.set_diagonal(false);
-  pullback(qubit, r, lambda, out, false);
+  double d[kMaxControls] = {};
+  pullback(qubit, r, lambda, out, PullbackRequest{0, false}, d, nullptr);
 }
 
-ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const State& lambda_in,
-                                       State& lambda_out, bool with_g) const {
+void Micromaser::pullback(const Qubit& qubit, const State& r, const State& lambda_in,
+                          State& lambda_out, const PullbackRequest& request, double* d_controls,
+                          double* /*d_params: g, the only global, is the fallback of control g*/)
+    const {
   if (r.dim() != N_ || lambda_in.dim() != N_ || lambda_out.dim() != N_)
     throw std::invalid_argument("state dimension does not match the model's N");
   detail::FlushDenormals ftz;
@@ -161,8 +209,9 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
   // next step need its first off-diagonal too: keep bands 0 and 1.
   const int band = r.diagonal() ? 1 : N_;
   const double q = qubit.q, kappa = qubit.kappa();
-  const double* C = C_.data() + 1;
-  const double* S = S_.data() + 1;
+  const Tables& tab = tables_for(qubit);
+  const double* C = tab.C.data() + 1;
+  const double* S = tab.S.data() + 1;
   const int ld = r.ld();
   const double* X = lambda_in.data() + 1 + ld;
   const double* R = r.data() + 1 + ld;
@@ -259,19 +308,18 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
   lambda_out.set_diagonal(false);
   lambda_out.mirror_superdiagonal();
 
-  ParameterGradient grad;
   const double s = std::sqrt(q * (1 - q));
   // d kappa / dq = c (1-2q) / (2 sqrt(q(1-q))) diverges at q in {0, 1} when c > 0; it is
   // evaluated 1e-10 inside the interval so the optimizer sees a large finite slope, not NaN.
   const double qc = std::clamp(q, 1e-10, 1 - 1e-10);
   const double dkappa_dq = qubit.c * (1 - 2 * qc) / (2 * std::sqrt(qc * (1 - qc)));
-  grad.q = dA - dB + dkappa_dq * dK;
-  grad.c = s * dK;
-  if (with_g) {
+  d_controls[0] += s * dK;
+  d_controls[1] += dA - dB + dkappa_dq * dK;
+  if (request.controls & (1u << kControlG)) {
     // d/dg of Phi(r) by the product rule: the stencil with (dC, dS) in m, plus the stencil
     // with the g-derivatives of the column weights.
-    const double* dC = dC_.data() + 1;
-    const double* dS = dS_.data() + 1;
+    const double* dC = tab.dC.data() + 1;
+    const double* dS = tab.dS.data() + 1;
     const int rband = r.diagonal() ? 1 : N_;
     std::vector<double> scratch(N_ + 2);  // local: pullback may run beside apply on another thread
     double* tmp = scratch.data();
@@ -286,9 +334,8 @@ ParameterGradient Micromaser::pullback(const Qubit& qubit, const State& r, const
       forward_column<true>(C, S, dw, R, ld, n, len, tmp);
       dg += column_dot(tmp, X + n + n * ld, len);
     }
-    grad.g = dg;
+    d_controls[kControlG] += dg;
   }
-  return grad;
 }
 
 }  // namespace qbopt

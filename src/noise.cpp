@@ -30,7 +30,10 @@ Schedule perturbed(const Schedule& schedule, double sigma, std::uint64_t seed,
     for (long j = 0; j < b.count; ++j) {
       const double c = b.qubit.c + noise(rng);
       const double q = b.qubit.q + noise(rng);
-      qubits.push_back({std::clamp(c, 0.0, 1.0), std::clamp(q, 0.0, 1.0)});
+      Qubit x = b.qubit;  // keeps the batch's further controls (its own g)
+      x.c = std::clamp(c, 0.0, 1.0);
+      x.q = std::clamp(q, 0.0, 1.0);
+      qubits.push_back(x);
     }
   return Schedule::per_collision(qubits);
 }
@@ -38,7 +41,7 @@ Schedule perturbed(const Schedule& schedule, double sigma, std::uint64_t seed,
 NoiseEnsemble noise_ensemble(const CollisionModel& model, const Schedule& schedule,
                              const NoiseSettings& settings) {
   settings.validate();
-  schedule.validate();
+  schedule.validate(model.spec());
   const int T = settings.trajectories;
   std::vector<std::vector<Sample>> runs(T);
   SimulateOptions opt;

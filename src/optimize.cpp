@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <qbopt/micromaser.hpp>
 #include <qbopt/optimize.hpp>
 #include <random>
 #include <sstream>
@@ -25,21 +24,37 @@ void OptimizeSettings::validate() const {
   if (max_linesearch < 1) throw bad("max_linesearch", max_linesearch, ">= 1");
   if (restarts < 0) throw bad("restarts", restarts, ">= 0");
   if (starts < 1) throw bad("starts", starts, ">= 1");
-  if (free_g && !(std::isfinite(g_min) && std::isfinite(g_max) && g_min < g_max))
-    throw bad("g_min", g_min, "finite and below g_max");
+  for (const auto& [name, r] : ranges)
+    if (!(std::isfinite(r.first) && std::isfinite(r.second) && r.first < r.second))
+      throw std::invalid_argument("the range of " + name + " must be finite with min < max, got " +
+                                  format_number(r.first) + "," + format_number(r.second));
 }
 
-ModelFactory micromaser_factory(int N) {
-  return [N](double g) { return std::make_unique<Micromaser>(g, N); };
+const char* to_string(OptimizeStatus s) {
+  switch (s) {
+    case OptimizeStatus::converged: return "converged";
+    case OptimizeStatus::max_iterations: return "max_iterations";
+    case OptimizeStatus::line_search_failed: return "line_search_failed";
+    case OptimizeStatus::interrupted: return "interrupted";
+  }
+  return "?";
 }
 
 namespace {
 
-// A free parameter: c or q of a batch, or the coupling g.
+// A free parameter: control `index` of a batch, or global parameter `index` (batch = -1).
 struct Slot {
-  int batch;  // -1 for g
-  int which;  // 0: c, 1: q
+  int batch;
+  int index;
+  double lower, upper;
 };
+
+// Where control i of a batch sits in its gradient row: c, q, then the carried controls.
+int row_position(const Qubit& qb, int control) {
+  int pos = std::min(control, 2);
+  for (int i = 2; i < control; ++i) pos += qb.carries(i);
+  return pos;
+}
 
 struct Stop {};  // thrown from the objective when the callback asks to stop
 
@@ -54,10 +69,9 @@ struct NonFinite : std::exception {
 // Objective for LBFGSpp: x -> (L, dL/dx), counting evaluations and detecting iterations.
 class Objective {
  public:
-  Objective(const ModelFactory& f, double g, const Schedule& s, const std::vector<Slot>& slots,
+  Objective(const ModelConfig& m, const Schedule& s, const std::vector<Slot>& slots,
             const FigureOfMerit& merit, LossEvaluator& ev, const IterationCallback& cb, int start)
-      : factory_(f),
-        g_(g),
+      : model_(m),
         base_(s),
         slots_(slots),
         merit_(merit),
@@ -65,30 +79,31 @@ class Objective {
         cb_(cb),
         start_(start) {}
 
-  void decode(const Eigen::VectorXd& x, Schedule& s, double& g) const {
+  void decode(const Eigen::VectorXd& x, Schedule& s, std::vector<double>& values) const {
     s = base_;
-    g = g_;
+    values = model_.values();
     for (std::size_t i = 0; i < slots_.size(); ++i) {
-      if (slots_[i].batch < 0) {
-        g = x[i];
-        continue;
-      }
-      Qubit& qb = s.batches()[slots_[i].batch].qubit;
+      const Slot& sl = slots_[i];
       // The line search can overshoot a bound by a rounding error (-1e-17): project back.
-      (slots_[i].which == 0 ? qb.c : qb.q) = std::clamp(x[i], 0.0, 1.0);
+      const double v = std::clamp(x[i], sl.lower, sl.upper);
+      if (sl.batch < 0)
+        values[sl.index] = v;
+      else
+        s.batches()[sl.batch].qubit.set_control(sl.index, v);
     }
   }
 
   double operator()(const Eigen::VectorXd& x, Eigen::VectorXd& grad) {
     Schedule s;
-    double g;
-    decode(x, s, g);
-    auto model = factory_(g);
+    std::vector<double> values;
+    decode(x, s, values);
+    auto model = model_.make(values);
     LossEvaluation le = ev_(*model, s, merit_);
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       const Slot& sl = slots_[i];
-      grad[i] =
-          sl.batch < 0 ? le.d_g : (sl.which == 0 ? le.batches[sl.batch].c : le.batches[sl.batch].q);
+      grad[i] = sl.batch < 0 ? le.parameters[sl.index]
+                             : le.batches[sl.batch][row_position(
+                                   s.batches()[sl.batch].qubit, sl.index)];
     }
     const double f = le.merit.value;
     if (!std::isfinite(f) || !grad.allFinite()) throw NonFinite{};
@@ -137,8 +152,7 @@ class Objective {
   std::vector<double> history;
 
  private:
-  const ModelFactory& factory_;
-  double g_;
+  const ModelConfig& model_;
   const Schedule& base_;
   const std::vector<Slot>& slots_;
   const FigureOfMerit& merit_;
@@ -151,40 +165,66 @@ class Objective {
 
 }  // namespace
 
-OptimizeResult optimize(const ModelFactory& factory, double g, const Schedule& start,
-                        const FigureOfMerit& merit, const OptimizeSettings& settings,
-                        const IterationCallback& callback) {
+OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const FigureOfMerit& merit,
+                        const OptimizeSettings& settings, const IterationCallback& callback) {
   settings.validate();
-  start.validate();
+  given.validate(model.spec());
   const auto t0 = std::chrono::steady_clock::now();
+  const ModelSpec& spec = model.spec();
+  auto range = [&](const ParameterSpec& p) {
+    const auto it = settings.ranges.find(p.name);
+    return it != settings.ranges.end() ? it->second : std::make_pair(p.lower, p.upper);
+  };
 
+  // The free slots: every control the free batches carry (c, q, and those freed by
+  // settings.free_controls, which then start from the global value), then the free globals.
+  Schedule start = given;
+  OptimizeResult res;
   std::vector<Slot> slots;
-  for (std::size_t b = 0; b < start.batches().size(); ++b)
-    if (!start.batches()[b].fixed) {
-      slots.push_back({static_cast<int>(b), 0});
-      slots.push_back({static_cast<int>(b), 1});
+  std::vector<int> freed;
+  for (const auto& name : settings.free_controls) {
+    const int i = spec.control_index(name);
+    if (i < 2 || !spec.controls[i].optional)
+      throw std::invalid_argument("model '" + spec.name + "' has no optional control '" + name +
+                                  "' to free per batch");
+    freed.push_back(i);
+  }
+  for (std::size_t b = 0; b < start.batches().size(); ++b) {
+    Batch& bt = start.batches()[b];
+    if (bt.fixed) continue;
+    for (int i : freed)
+      if (!bt.qubit.carries(i))
+        bt.qubit.set_control(i, model.get(spec.controls[i].name));
+    for (int i = 0; i < static_cast<int>(spec.controls.size()); ++i) {
+      if (!bt.qubit.carries(i)) continue;
+      const auto [lo, hi] = i < 2 ? std::make_pair(0.0, 1.0) : range(spec.controls[i]);
+      slots.push_back({static_cast<int>(b), i, lo, hi});
+      res.slots.push_back("batch " + std::to_string(b + 1) + " " + spec.controls[i].name);
     }
-  if (settings.free_g) slots.push_back({-1, 0});
+  }
+  for (const auto& name : settings.free_parameters) {
+    const int j = spec.parameter_index(name);
+    if (j < 0 || spec.parameters[j].is_choice())
+      throw std::invalid_argument("model '" + spec.name + "' has no continuous parameter '" + name +
+                                  "' to free");
+    const auto [lo, hi] = range(spec.parameters[j]);
+    slots.push_back({-1, j, lo, hi});
+    res.slots.push_back(name);
+  }
   const int dim = static_cast<int>(slots.size());
   Eigen::VectorXd lb(dim), ub(dim), x0(dim);
   for (int i = 0; i < dim; ++i) {
-    if (slots[i].batch < 0) {
-      lb[i] = settings.g_min;
-      ub[i] = settings.g_max;
-      x0[i] = std::clamp(g, settings.g_min, settings.g_max);
-    } else {
-      lb[i] = 0;
-      ub[i] = 1;
-      const Qubit& qb = start.batches()[slots[i].batch].qubit;
-      x0[i] = slots[i].which == 0 ? qb.c : qb.q;
-    }
+    lb[i] = slots[i].lower;
+    ub[i] = slots[i].upper;
+    const double v = slots[i].batch < 0
+                         ? model.values()[slots[i].index]
+                         : start.batches()[slots[i].batch].qubit.control(slots[i].index);
+    x0[i] = std::clamp(v, lb[i], ub[i]);
   }
 
   GradientOptions gopt;
-  gopt.with_g = settings.free_g;
+  gopt.parameters = !settings.free_parameters.empty();
   LossEvaluator ev(gopt);
-  OptimizeResult res;
-  res.status = "nothing to optimize";
   std::mt19937_64 rng(settings.seed);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   double best = std::numeric_limits<double>::infinity();
@@ -203,9 +243,10 @@ OptimizeResult optimize(const ModelFactory& factory, double g, const Schedule& s
       Eigen::VectorXd x = x0;
       if (s > 0)
         for (int i = 0; i < dim; ++i) x[i] = lb[i] + (ub[i] - lb[i]) * unit(rng);
-      Objective obj(factory, g, start, slots, merit, ev, callback, s);
+      Objective obj(model, start, slots, merit, ev, callback, s);
       LBFGSpp::LBFGSBSolver<double> solver(param);
       StartResult sr;
+      sr.initial.assign(x.data(), x.data() + dim);
       double fx = 0;
       // A failed line search (the |dE/dk| penalty makes the landscape kinked) restarts the
       // solver from the best point with a fresh Hessian model, while that still gains.
@@ -213,18 +254,22 @@ OptimizeResult optimize(const ModelFactory& factory, double g, const Schedule& s
         const double before = obj.best_f;
         try {
           sr.iterations += solver.minimize(obj, x, fx, lb, ub);
-          sr.status = sr.iterations >= settings.max_iterations ? "max_iterations" : "converged";
+          sr.status = sr.iterations >= settings.max_iterations ? OptimizeStatus::max_iterations
+                                                               : OptimizeStatus::converged;
+          sr.message.clear();
           break;
         } catch (const Stop&) {
-          sr.status = "interrupted";
+          sr.status = OptimizeStatus::interrupted;
           stopped = true;
           break;
         } catch (const std::runtime_error& e) {
           // LBFGSpp's line-search failures (runtime_error, logic_error): non-convergence is
           // a result, so keep the best point seen and say why it stopped.
-          sr.status = std::string("stopped: ") + e.what();
+          sr.status = OptimizeStatus::line_search_failed;
+          sr.message = e.what();
         } catch (const std::logic_error& e) {
-          sr.status = std::string("stopped: ") + e.what();
+          sr.status = OptimizeStatus::line_search_failed;
+          sr.message = e.what();
         }
         if (obj.best_x.size() == 0) break;  // not a single evaluation succeeded
         const bool gained = !std::isfinite(before) ||
@@ -237,7 +282,7 @@ OptimizeResult optimize(const ModelFactory& factory, double g, const Schedule& s
       sr.iterations = std::max(sr.iterations, static_cast<int>(obj.history.size()) - 1);
       sr.evaluations = obj.evaluations;
       sr.loss = obj.best_f;
-      obj.decode(obj.best_x.size() ? obj.best_x : x0, sr.schedule, sr.g);
+      obj.decode(obj.best_x.size() ? obj.best_x : x0, sr.schedule, sr.parameters);
       res.iterations += sr.iterations;
       res.evaluations += sr.evaluations;
       if (obj.best_x.size() > 0 && obj.best_f < best) {
@@ -245,15 +290,17 @@ OptimizeResult optimize(const ModelFactory& factory, double g, const Schedule& s
         best_x = obj.best_x;
         res.history = obj.history;
         res.status = sr.status;
+        res.message = sr.message;
       }
       res.starts.push_back(std::move(sr));
     }
   }
+  if (stopped) res.status = OptimizeStatus::interrupted;
 
   // Report the best point with its full evaluation.
-  Objective final_obj(factory, g, start, slots, merit, ev, {}, 0);
-  final_obj.decode(best_x, res.schedule, res.g);
-  res.best = ev(*factory(res.g), res.schedule, merit);
+  Objective final_obj(model, start, slots, merit, ev, {}, 0);
+  final_obj.decode(best_x, res.schedule, res.parameters);
+  res.best = ev(*model.make(res.parameters), res.schedule, merit);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }

@@ -7,12 +7,7 @@
 namespace qbopt {
 
 namespace {
-// Shortest text that reads back as x (-0.1, not -0.10000000000000001).
-std::string fmt(double x) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, x);
-  return std::string(buf, r.ptr);
-}
+std::string fmt(double x) { return format_number(x); }
 }  // namespace
 
 void Qubit::validate() const {
@@ -66,7 +61,25 @@ void Schedule::validate() const {
                                 " collisions, more than the limit of 1e8");
 }
 
-Batch parse_batch(const std::string& text) {
+void Schedule::validate(const ModelSpec& spec) const {
+  validate();
+  for (std::size_t b = 0; b < batches_.size(); ++b) {
+    const Qubit& qb = batches_[b].qubit;
+    for (int i = 2; i < kMaxControls; ++i) {
+      if (!qb.carries(i)) continue;
+      if (i >= static_cast<int>(spec.controls.size()))
+        throw std::invalid_argument("batch " + std::to_string(b + 1) + ": model '" + spec.name +
+                                    "' has no control " + std::to_string(i));
+      try {
+        spec.controls[i].check(qb.control(i), "control");
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("batch " + std::to_string(b + 1) + ": " + e.what());
+      }
+    }
+  }
+}
+
+Batch parse_batch(const std::string& text, const ModelSpec& spec) {
   std::vector<std::string> parts;
   std::stringstream ss(text);
   std::string item;
@@ -75,33 +88,85 @@ Batch parse_batch(const std::string& text) {
   auto bad = [&](const std::string& why) {
     return std::invalid_argument("malformed --batch '" + text + "': " + why);
   };
-  if (parts.size() < 3 || parts.size() > 4) throw bad("expected c,q,count[,fixed]");
-  auto number = [&](const std::string& s, const char* name) {
-    // Decimal numbers only (no hex, no trailing text); surrounding spaces are allowed.
+  auto trim = [](std::string s) {
     std::size_t a = 0, e = s.size();
     while (a < e && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
     while (e > a && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    double v = 0;
-    const auto r = std::from_chars(s.data() + a, s.data() + e, v);
-    if (a == e || r.ec != std::errc() || r.ptr != s.data() + e)
-      throw bad(std::string(name) + " '" + s + "' is not a number");
-    return v;
+    return s.substr(a, e - a);
   };
-  Batch b;
-  b.qubit.c = number(parts[0], "c");
-  b.qubit.q = number(parts[1], "q");
-  double cnt = number(parts[2], "count");
-  if (cnt != std::floor(cnt) || cnt < 1 || cnt > static_cast<double>(Schedule::kMaxCollisions))
-    throw bad("count '" + parts[2] + "' must be an integer in [1, 1e8]");
-  b.count = static_cast<long>(cnt);
-  if (parts.size() == 4) {
-    if (parts[3] == "fixed")
+  for (auto& p : parts) p = trim(p);
+  auto number = [&](const std::string& s, const std::string& name) {
+    // Decimal numbers only (no hex, no trailing text).
+    try {
+      return parse_number(s, name);
+    } catch (const std::invalid_argument& e) {
+      throw bad(e.what());
+    }
+  };
+  auto count_of = [&](const std::string& s) {
+    const double cnt = number(s, "count");
+    if (cnt != std::floor(cnt) || cnt < 1 || cnt > static_cast<double>(Schedule::kMaxCollisions))
+      throw bad("count '" + s + "' must be an integer in [1, 1e8]");
+    return static_cast<long>(cnt);
+  };
+  auto flag = [&](const std::string& s, Batch& b) {
+    if (s == "fixed")
       b.fixed = true;
-    else if (parts[3] == "free")
+    else if (s == "free")
       b.fixed = false;
     else
-      throw bad("fourth field '" + parts[3] + "' must be 'fixed' or 'free'");
+      return false;
+    return true;
+  };
+  Batch b;
+  if (!parts.empty() && parts[0].find('=') != std::string::npos) {
+    // Keyword form: NAME=VALUE for count and the model's controls, plus a bare fixed/free.
+    bool have_c = false, have_q = false, have_count = false;
+    for (const auto& p : parts) {
+      const auto eq = p.find('=');
+      if (eq == std::string::npos) {
+        if (!flag(p, b)) throw bad("'" + p + "' must be NAME=VALUE, 'fixed' or 'free'");
+        continue;
+      }
+      const std::string key = trim(p.substr(0, eq)), value = p.substr(eq + 1);
+      if (key == "count") {
+        b.count = count_of(trim(value));
+        have_count = true;
+        continue;
+      }
+      const int i = spec.control_index(key);
+      if (i < 0) {
+        std::string known = "count";
+        for (const auto& c : spec.controls) known += ", " + c.name;
+        throw bad("unknown field '" + key + "' (known: " + known + ")");
+      }
+      const double v = number(trim(value), key);
+      b.qubit.set_control(i, v);
+      if (i == 0) have_c = true;
+      if (i == 1) have_q = true;
+      if (i >= 2) {
+        try {
+          spec.controls[i].check(v, "control");
+        } catch (const std::invalid_argument& e) {
+          throw bad(e.what());
+        }
+      }
+    }
+    if (!have_c || !have_q || !have_count) throw bad("c=, q= and count= are required");
+    try {
+      b.qubit.validate();
+    } catch (const std::invalid_argument& e) {
+      throw bad(e.what());
+    }
+    return b;
   }
+  if (parts.size() < 3 || parts.size() > 4)
+    throw bad("expected c,q,count[,fixed] or c=..,q=..,count=..[,fixed]");
+  b.qubit.c = number(parts[0], "c");
+  b.qubit.q = number(parts[1], "q");
+  b.count = count_of(parts[2]);
+  if (parts.size() == 4 && !flag(parts[3], b))
+    throw bad("fourth field '" + parts[3] + "' must be 'fixed' or 'free'");
   try {
     b.qubit.validate();
   } catch (const std::invalid_argument& e) {

@@ -47,7 +47,7 @@ Trajectory simulate(const CollisionModel& model, const Schedule& schedule,
 
 Trajectory simulate(const CollisionModel& model, const Schedule& schedule, const State& initial,
                     const SimulateOptions& options) {
-  schedule.validate();
+  schedule.validate(model.spec());
   options.validate();
   if (initial.dim() != model.dim())
     throw std::invalid_argument("initial state dimension does not match the model's N");

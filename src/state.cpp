@@ -55,4 +55,16 @@ void State::clear() {
   diagonal_ = true;
 }
 
+double inner(const State& a, const State& b) {
+  if (a.dim() != b.dim()) throw std::invalid_argument("inner: states of different dimension");
+  double s = 0;
+  for (int n = 0; n < a.dim(); ++n) {
+    s += a.at(n, n) * b.at(n, n);
+    double off = 0;
+    for (int m = n + 1; m < a.dim(); ++m) off += a.at(m, n) * b.at(m, n);
+    s += 2 * off;
+  }
+  return s;
+}
+
 }  // namespace qbopt

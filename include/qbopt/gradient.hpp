@@ -9,8 +9,8 @@
 namespace qbopt {
 
 struct GradientOptions {
-  bool gradient = true;  // false: value only
-  bool with_g = false;   // also d/dg (the coupling of the model)
+  bool gradient = true;     // false: value only
+  bool parameters = false;  // also dL/d(global parameters of the model): g, kappa_tau, ...
   // Checkpointing: the forward pass keeps one state every `checkpoint_every` collisions and
   // the backward pass recomputes each segment from its checkpoint. 0 = automatic: segments of
   // ~16 MiB (fastest; storing every state is slower, being bound by memory bandwidth), and
@@ -26,9 +26,14 @@ struct LossEvaluation {
   MeritValue merit;  // value, ergotropy, penalty
   double final_energy = 0;
   double final_leakage = 0;                // 1 - Tr r_n
-  std::vector<ParameterGradient> batches;  // dL/d(c, q) per batch (fixed ones included)
-  double d_g = 0;                          // dL/dg when with_g
-  bool checkpointed = false;               // segments were recomputed
+  // dL/d(controls) per batch (fixed ones included): [dL/dc, dL/dq], then dL/d(each further
+  // control the batch carries), e.g. [dL/dc, dL/dq, dL/dg] for a batch with its own g.
+  std::vector<std::vector<double>> batches;
+  // dL/d(global parameters) in the model's spec order, when GradientOptions::parameters. A
+  // global that is the fallback of an optional control (g) moves only the batches without
+  // their own value of it.
+  std::vector<double> parameters;
+  bool checkpointed = false;  // segments were recomputed
 };
 
 // L(schedule) and dL/dparameters: forward through the collisions, then the adjoint

@@ -2,9 +2,12 @@
 // Bounded L-BFGS-B (LBFGSpp) over the free parameters of a schedule, with exact gradients.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <qbopt/gradient.hpp>
+#include <qbopt/models.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace qbopt {
@@ -19,40 +22,49 @@ struct OptimizeSettings {
   int restarts = 5;        // restarts from the best point after a failed line search
   int starts = 1;          // multi-start: the given point, then starts-1 uniform random ones
   std::uint64_t seed = 1;  // seed of the random starts
-  bool free_g = false;     // optimize the coupling too
-  double g_min = 0.1, g_max = 2.0;
+  // Free global parameters of the model, by name (e.g. "g"), and optional controls freed in
+  // every free batch (e.g. "g": each batch gets its own coupling, starting from the global).
+  std::vector<std::string> free_parameters, free_controls;
+  // Search range of a free parameter or control; those not listed use their spec bounds.
+  std::map<std::string, std::pair<double, double>> ranges = {{"g", {0.1, 2.0}}};
 
   void validate() const;  // throws std::invalid_argument naming the field
 };
 
-// Builds the battery model for a coupling g (so that g can be a free parameter).
-using ModelFactory = std::function<std::unique_ptr<CollisionModel>(double g)>;
-ModelFactory micromaser_factory(int N);
+// Why a start (or the run) stopped.
+enum class OptimizeStatus { converged, max_iterations, line_search_failed, interrupted };
+const char* to_string(OptimizeStatus s);
 
 struct StartResult {
-  Schedule schedule;
-  double g = 0;
+  Schedule schedule;               // best point of this start
+  std::vector<double> parameters;  // the model's global parameters there
+  std::vector<double> initial;     // the start's initial point (in the order of the free slots)
   double loss = 0;
   int iterations = 0, evaluations = 0;
-  std::string status;  // "converged", "max_iterations", or why the line search stopped
+  OptimizeStatus status = OptimizeStatus::converged;
+  std::string message;  // the line search's words when it failed
 };
 
 struct OptimizeResult {
-  Schedule schedule;  // best parameters found
-  double g = 0;
+  Schedule schedule;               // best parameters found
+  std::vector<double> parameters;  // the model's global parameters there
   LossEvaluation best;
   int iterations = 0, evaluations = 0;  // summed over starts
   double seconds = 0;
   std::vector<double> history;  // loss at the end of each iteration of the best start
-  std::string status;
+  // The run's own: interrupted when any start was, else the best start's.
+  OptimizeStatus status = OptimizeStatus::converged;
+  std::string message;
+  std::vector<std::string> slots;  // names of the free slots ("batch 2 c", "g", ...)
   std::vector<StartResult> starts;
 };
 
 // Called after each iteration: (start index, iteration, loss); return false to stop.
 using IterationCallback = std::function<bool(int, int, double)>;
 
-OptimizeResult optimize(const ModelFactory& factory, double g, const Schedule& start,
-                        const FigureOfMerit& merit, const OptimizeSettings& settings,
-                        const IterationCallback& callback = {});
+// Minimizes the figure of merit over the free controls of the schedule's free batches and the
+// free global parameters of the model, from `start` (then settings.starts - 1 random points).
+OptimizeResult optimize(const ModelConfig& model, const Schedule& start, const FigureOfMerit& merit,
+                        const OptimizeSettings& settings, const IterationCallback& callback = {});
 
 }  // namespace qbopt

@@ -1,12 +1,16 @@
 #pragma once
 // The public API of qbopt in one include.
+#include <qbopt/damping.hpp>
 #include <qbopt/gradient.hpp>
 #include <qbopt/loss.hpp>
+#include <qbopt/lossy_micromaser.hpp>
 #include <qbopt/micromaser.hpp>
 #include <qbopt/model.hpp>
+#include <qbopt/models.hpp>
 #include <qbopt/noise.hpp>
 #include <qbopt/observables.hpp>
 #include <qbopt/optimize.hpp>
+#include <qbopt/parameter.hpp>
 #include <qbopt/qubit.hpp>
 #include <qbopt/schedule.hpp>
 #include <qbopt/simulate.hpp>

@@ -1,5 +1,6 @@
 #pragma once
 // A charging protocol: batches of identical qubits (Fig. 2b), or one qubit per collision.
+#include <qbopt/parameter.hpp>
 #include <qbopt/qubit.hpp>
 #include <string>
 #include <vector>
@@ -30,12 +31,16 @@ class Schedule {
   double mean_q() const;
   // Throws std::invalid_argument naming the batch and the bad value.
   void validate() const;
+  // Also checks the controls the batches carry against the model's control specs.
+  void validate(const ModelSpec& spec) const;
 
  private:
   std::vector<Batch> batches_;
 };
 
-// Parses "c,q,count" or "c,q,count,fixed"; throws std::invalid_argument quoting the text.
-Batch parse_batch(const std::string& text);
+// Parses the positional form "c,q,count[,fixed|free]" or the keyword form
+// "c=0.4,q=0.17,count=500[,g=0.8][,fixed]" (any control of the model by name);
+// throws std::invalid_argument quoting the text and naming the bad field.
+Batch parse_batch(const std::string& text, const ModelSpec& spec);
 
 }  // namespace qbopt

@@ -50,4 +50,8 @@ class State {
   Eigen::MatrixXd buf_;  // (N+2) x (N+2), column-major, zero border
 };
 
+// Frobenius product <a, b> = sum_mn a_mn b_mn of the full symmetric matrices (the product in
+// which transposes and adjoints are taken).
+double inner(const State& a, const State& b);
+
 }  // namespace qbopt
