@@ -11,8 +11,9 @@ Example (from a QuTiP user's point of view)::
 """
 from __future__ import annotations
 
+import json
 import math
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -20,10 +21,44 @@ from . import _core
 
 __version__ = _core.__version__
 __all__ = ["simulate", "loss", "optimize", "state", "wigner", "noise_ensemble", "to_qutip",
-           "DEFAULT_G"]
+           "models", "DEFAULT_G"]
 
-#: The paper's non-fine-tuned coupling g = pi / sqrt(15.6).
-DEFAULT_G = math.pi / math.sqrt(15.6)
+#: The paper's non-fine-tuned coupling g = pi / sqrt(15.6) (the default g of every model).
+DEFAULT_G = _core.PAPER_COUPLING
+
+
+def models() -> list:
+    """The registered battery models: [{"name", "doc", "controls": [...], "parameters": [...]}],
+    each parameter with its "default", "bounds", "choices", "optional" and "doc" (as `qbopt models
+    --json`)."""
+    return json.loads(_core.models())
+
+
+def _integer(x, what: str) -> int:
+    """An integer argument, never silently truncated (nc = 2.5 is an error, not 2)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(float(x)) or float(x) != int(float(x)):
+        raise ValueError(f"{what} {x!r} must be an integer")
+    return int(x)
+
+
+def _model(model: str = "micromaser", params=None, g=None, nc=150) -> _core.ModelConfig:
+    """The model by name with its parameters: `params` maps names to numbers (or choice words,
+    e.g. {"kappa_tau": 1e-3, "n_th": 0.1, "arrivals": "poisson"}); `g` is a shorthand for
+    params["g"]."""
+    if isinstance(model, _core.ModelConfig):
+        return model
+    cfg = _core.ModelConfig(str(model), _integer(nc, "nc"))
+    if g is not None:
+        if not math.isfinite(float(g)):
+            raise ValueError(f"g must be finite, got {g}")
+        cfg.set("g", float(g))
+    for k, v in (params or {}).items():
+        if isinstance(v, str):
+            cfg.set_text(str(k), v)
+        else:
+            cfg.set(str(k), float(v))
+    return cfg
 
 
 def _count(x) -> int:
@@ -42,18 +77,29 @@ def _fixed(x) -> bool:
     raise ValueError(f"batch fixed flag {x!r} must be True/False or 'fixed'/'free'")
 
 
-def _schedule(batches) -> _core.Schedule:
-    """Builds a schedule from [(c, q, count[, fixed]), ...] or [{"c", "q", "count", "fixed"}, ...]."""
+def _schedule(batches, cfg: _core.ModelConfig) -> _core.Schedule:
+    """A schedule from [(c, q, count[, fixed]), ...], [{"c", "q", "count"[, "fixed"][, "g"]}, ...]
+    or the CLI's --batch strings ("c,q,count[,fixed]" or "c=..,q=..,count=..[,g=..][,fixed]")."""
     if isinstance(batches, _core.Schedule):
         return batches
     out = []
+    controls = cfg.control_names()
     for b in batches:
-        if isinstance(b, dict):
-            unknown = set(b) - {"c", "q", "count", "fixed"}
+        if isinstance(b, str):
+            out.append(_core.parse_batch(b, cfg))
+        elif isinstance(b, dict):
+            unknown = set(b) - {"count", "fixed"} - set(controls)
             if unknown:
-                raise ValueError(f"batch {b!r} has unknown keys {sorted(unknown)}")
-            out.append(_core.Batch(float(b["c"]), float(b["q"]), _count(b["count"]),
-                                   _fixed(b.get("fixed", False))))
+                raise ValueError(f"batch {b!r} has unknown keys {sorted(unknown)} "
+                                 f"(known: count, fixed, {', '.join(controls)})")
+            if not {"c", "q", "count"} <= set(b):
+                raise ValueError(f"batch {b!r} needs c, q and count")
+            x = _core.Batch(float(b["c"]), float(b["q"]), _count(b["count"]),
+                            _fixed(b.get("fixed", False)))
+            for name in controls[2:]:
+                if name in b:
+                    x.set_control(cfg.control_index(name), float(b[name]))
+            out.append(x)
         else:
             b = tuple(b)
             if len(b) not in (3, 4):
@@ -65,35 +111,28 @@ def _schedule(batches) -> _core.Schedule:
     return _core.Schedule(out)
 
 
-def _check_common(g: float, nc: int) -> None:
-    if not math.isfinite(g):
-        raise ValueError(f"g must be finite, got {g}")
-    if int(nc) < 2:
-        raise ValueError(f"nc must be >= 2, got {nc}")
+def _config(command: str, cfg: _core.ModelConfig, sched: _core.Schedule, **extra) -> dict:
+    """The "config" block of the CLI's JSON outputs, from the same C++ code."""
+    out = json.loads(_core.run_config(command, cfg, sched))
+    out.update(extra)
+    return out
 
 
-def _config(command: str, g: float, nc: int, sched: _core.Schedule, **extra) -> dict:
-    cfg = {"command": command, "qbopt_version": __version__, "g": g, "nc": nc,
-           "batches": [{"c": b.c, "q": b.q, "count": b.count, "fixed": b.fixed} for b in sched.batches],
-           "collisions": sched.collisions()}
-    cfg.update(extra)
-    return cfg
-
-
-def simulate(batches, g: float = DEFAULT_G, nc: int = 150, samples: int = 50) -> dict:
+def simulate(batches, g: float | None = None, nc: int = 150, samples: int = 50,
+             model: str = "micromaser", params: dict | None = None) -> dict:
     """Runs a charging schedule from |0><0|.
 
     Returns {"config", "trajectory": {"k", "energy", "ergotropy", "purity", "leakage"} (arrays at
     `samples` log-spaced k, first and last collision included), "energy_all" (E_k for every
     k = 0..n), "final": {"k", "energy", "ergotropy", "purity", "leakage", "populations"}}.
     """
-    _check_common(g, nc)
-    if int(samples) < 2:
+    cfg = _model(model, params, g, nc)
+    if _integer(samples, "samples") < 2:
         raise ValueError(f"samples must be >= 2, got {samples}")
-    sched = _schedule(batches)
-    k, E, W, P, L, Eall, fin = _core.simulate(_core.Micromaser(g, int(nc)), sched, int(samples))
+    sched = _schedule(batches, cfg)
+    k, E, W, P, L, Eall, fin = _core.simulate(cfg, sched, int(samples))
     return {
-        "config": _config("simulate", g, nc, sched, samples=samples),
+        "config": _config("simulate", cfg, sched, samples=samples),
         "trajectory": {"k": np.asarray(k), "energy": np.asarray(E), "ergotropy": np.asarray(W),
                        "purity": np.asarray(P), "leakage": np.asarray(L)},
         "energy_all": np.asarray(Eall),
@@ -103,56 +142,91 @@ def simulate(batches, g: float = DEFAULT_G, nc: int = 150, samples: int = 50) ->
     }
 
 
-def loss(batches, g: float = DEFAULT_G, nc: int = 150, lam: float = 1.0, eta: float = 0.2,
-         name: str = "eq11", gradient: bool = False, free_g: bool = False) -> dict:
+def _parameter_names(cfg) -> list:
+    spec = next(m for m in models() if m["name"] == cfg.name)
+    return [(p["name"], bool(p["choices"])) for p in spec["parameters"]]
+
+
+def loss(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: float = 0.2,
+         name: str = "eq11", gradient: bool = False, free_g: bool = False,
+         model: str = "micromaser", params: dict | None = None) -> dict:
     """Eq. (11) (or another figure of merit by `name`) and optionally its exact gradient.
 
-    Returns {"config", "loss", "ergotropy", "penalty", "energy"[, "gradient": (batches, 2) array
-    of [dL/dc, dL/dq]][, "d_g"]}.
+    Returns {"config", "loss", "ergotropy", "penalty", "energy", "leakage"[, "gradient",
+    "model_gradient"]}: "gradient" has one row per batch, [dL/dc, dL/dq] plus dL/dg for a batch
+    with its own g (a 2-D array when all rows have the same length, else a list of arrays);
+    "model_gradient" maps each global parameter (g, kappa_tau, n_th) to dL/d(it).
     """
-    _check_common(g, nc)
-    sched = _schedule(batches)
-    ev = _core.evaluate_loss(_core.Micromaser(g, int(nc)), sched, name, float(lam), float(eta),
-                             bool(gradient), bool(free_g))
-    out = {"config": _config("loss", g, nc, sched, **{"lambda": lam, "eta": eta, "loss": name}),
+    cfg = _model(model, params, g, nc)
+    sched = _schedule(batches, cfg)
+    ev = _core.evaluate_loss(cfg, sched, name, float(lam), float(eta), bool(gradient),
+                             bool(gradient))
+    out = {"config": _config("loss", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name}),
            "loss": ev.merit.value, "ergotropy": ev.merit.ergotropy, "penalty": ev.merit.penalty,
-           "energy": ev.final_energy}
+           "energy": ev.final_energy, "leakage": ev.final_leakage}
     if gradient:
-        out["gradient"] = np.array([[b.c, b.q] for b in ev.batches])
-        if free_g:
-            out["d_g"] = ev.d_g
+        rows = [np.asarray(r) for r in ev.batches]
+        out["gradient"] = np.array(rows) if len({len(r) for r in rows}) == 1 else rows
+        out["model_gradient"] = {n: d for (n, choice), d in zip(_parameter_names(cfg), ev.parameters)
+                                 if not choice}
+        if free_g:  # kept for scripts written before model_gradient existed
+            out["d_g"] = out["model_gradient"]["g"]
     return out
 
 
-def optimize(batches, g: float = DEFAULT_G, nc: int = 150, lam: float = 1.0, eta: float = 0.2,
+def optimize(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: float = 0.2,
              name: str = "eq11", starts: int = 1, seed: int = 1, max_iterations: int = 200,
-             epsilon: float = 1e-5, free_g: bool = False, g_range: Sequence[float] = (0.1, 2.0)) -> dict:
-    """Minimizes the loss over the free (c, q) of the batches (and g if `free_g`) with L-BFGS-B.
+             epsilon: float = 1e-5, free_g=False, g_range: Sequence[float] = (0.1, 2.0),
+             model: str = "micromaser", params: dict | None = None) -> dict:
+    """Minimizes the loss over the free (c, q) of the batches with L-BFGS-B.
 
-    Each batch gives its starting point; a 4th entry True fixes it. Returns the layout of
-    `qbopt optimize`: {"config", "params", "g", "loss", "ergotropy", "penalty", "iterations",
-    "evaluations", "seconds", "history", "status", "starts"}.
+    `free_g`: False, True or "global" (the model's g), or "batch" (each free batch its own g),
+    searched in `g_range`. Each batch gives its starting point; a 4th entry True fixes it.
+    Returns the layout of `qbopt optimize`: {"config", "params", "g", "model", "loss",
+    "ergotropy", "penalty", "energy", "leakage", "iterations", "evaluations", "seconds",
+    "history", "status", "message", "slots", "starts"}.
     """
-    _check_common(g, nc)
-    sched = _schedule(batches)
-    r = _core.optimize(int(nc), float(g), sched, name, float(lam), float(eta), int(starts), int(seed),
-                       int(max_iterations), float(epsilon), bool(free_g), float(g_range[0]), float(g_range[1]))
-    if int(seed) < 0:
+    cfg = _model(model, params, g, nc)
+    sched = _schedule(batches, cfg)
+    if _integer(seed, "seed") < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    cfg = _config("optimize", g, nc, sched, **{"lambda": lam, "eta": eta, "loss": name, "starts": starts,
-                                               "seed": seed, "max_iterations": max_iterations,
-                                               "epsilon": epsilon, "free_g": free_g})
-    if free_g:
-        cfg["g_range"] = list(g_range)
+    mode = {False: "none", None: "none", True: "global"}.get(free_g, free_g) \
+        if isinstance(free_g, (bool, type(None))) else str(free_g)
+    if mode not in ("none", "global", "batch"):
+        raise ValueError(f"free_g {free_g!r} must be False, True, 'global' or 'batch'")
+    r = _core.optimize(cfg, sched, name, float(lam), float(eta), _integer(starts, "starts"),
+                       int(seed), _integer(max_iterations, "max_iterations"), float(epsilon),
+                       ["g"] if mode == "global" else [], ["g"] if mode == "batch" else [],
+                       {"g": (float(g_range[0]), float(g_range[1]))})
+    conf = _config("optimize", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name,
+                                             "starts": starts, "seed": seed,
+                                             "max_iterations": max_iterations,
+                                             "epsilon": epsilon, "free_g": mode})
+    if mode != "none":
+        conf["g_range"] = list(g_range)
+    names = _parameter_names(cfg)
+    gi = [n for n, _ in names].index("g") if "g" in [n for n, _ in names] else None
+    best = _core.ModelConfig(cfg.name, cfg.nc)
+    for (n, _), v in zip(names, r.parameters):
+        best.set(n, v)
     return {
-        "config": cfg,
-        "params": [{"c": b.c, "q": b.q, "count": b.count, "fixed": b.fixed} for b in r.schedule.batches],
-        "g": r.g, "loss": r.best.merit.value, "ergotropy": r.best.merit.ergotropy,
+        "config": conf,
+        "params": json.loads(_core.schedule_json(r.schedule, cfg)),
+        "g": r.parameters[gi] if gi is not None else None,
+        "model": json.loads(_core.model_json(best)),
+        "loss": r.best.merit.value, "ergotropy": r.best.merit.ergotropy,
         "penalty": r.best.merit.penalty, "energy": r.best.final_energy,
+        "leakage": r.best.final_leakage,
         "iterations": r.iterations, "evaluations": r.evaluations, "seconds": r.seconds,
-        "history": np.asarray(r.history), "status": r.status,
-        "starts": [{"loss": s.loss, "params": [[b.c, b.q] for b in s.schedule.batches], "g": s.g,
-                    "iterations": s.iterations, "evaluations": s.evaluations, "status": s.status}
+        "history": np.asarray(r.history), "status": r.status, "message": r.message,
+        "slots": list(r.slots),
+        "starts": [{"loss": s.loss,
+                    "params": [[b.control(i) for i in range(4) if b.carries(i)]
+                               for b in s.schedule.batches],
+                    "g": s.parameters[gi] if gi is not None else None,
+                    "initial": list(s.initial),
+                    "iterations": s.iterations, "evaluations": s.evaluations,
+                    "status": s.status, "message": s.message}
                    for s in r.starts],
     }
 
@@ -175,17 +249,18 @@ def wigner(rho, x, p=None) -> np.ndarray:
     return np.asarray(_core.wigner(rho, x.tolist(), p.tolist()))
 
 
-def state(batches, g: float = DEFAULT_G, nc: int = 150, wigner_grid=None) -> dict:
+def state(batches, g: float | None = None, nc: int = 150, wigner_grid=None,
+          model: str = "micromaser", params: dict | None = None) -> dict:
     """The final battery state of a schedule.
 
     Returns {"config", "populations", "rho" (complex ndarray), "energy", "ergotropy", "purity",
     "leakage"[, "wigner": {"x", "p", "w"}]}; `wigner_grid` = (xmin, xmax, points).
     """
-    _check_common(g, nc)
-    sched = _schedule(batches)
-    k, *_, fin = _core.simulate(_core.Micromaser(g, int(nc)), sched, 2)
+    cfg = _model(model, params, g, nc)
+    sched = _schedule(batches, cfg)
+    k, *_, fin = _core.simulate(cfg, sched, 2)
     rho = np.asarray(fin.density_matrix())
-    out = {"config": _config("state", g, nc, sched), "k": int(k[-1]),
+    out = {"config": _config("state", cfg, sched), "k": int(k[-1]),
            "populations": np.asarray(_core.populations(fin)),
            "rho": rho, "energy": _core.energy(fin), "ergotropy": _core.ergotropy(fin),
            "purity": _core.purity(fin), "leakage": _core.leakage(fin)}
@@ -200,20 +275,21 @@ def state(batches, g: float = DEFAULT_G, nc: int = 150, wigner_grid=None) -> dic
 
 
 def noise_ensemble(batches, sigma: float, trajectories: int = 16, seed: int = 1,
-                   g: float = DEFAULT_G, nc: int = 150, samples: int = 50) -> dict:
+                   g: float | None = None, nc: int = 150, samples: int = 50,
+                   model: str = "micromaser", params: dict | None = None) -> dict:
     """Each qubit's (c, q) perturbed by Gaussian noise of std `sigma` (clipped to [0, 1]).
 
     Returns {"config", "k", "ergotropy_mean", "ergotropy_std", "purity_mean", "purity_std",
     "energy_mean", "energy_std"} over `trajectories` realizations seeded from `seed`.
     """
-    _check_common(g, nc)
-    if int(seed) < 0:
+    cfg = _model(model, params, g, nc)
+    if _integer(seed, "seed") < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    sched = _schedule(batches)
-    e = _core.noise_ensemble(_core.Micromaser(g, int(nc)), sched, float(sigma), int(trajectories),
-                             int(seed), int(samples))
-    out = {"config": _config("noise", g, nc, sched, sigma=sigma, trajectories=trajectories, seed=seed,
-                             samples=samples)}
+    sched = _schedule(batches, cfg)
+    e = _core.noise_ensemble(cfg, sched, float(sigma), _integer(trajectories, "trajectories"),
+                             int(seed), _integer(samples, "samples"))
+    out = {"config": _config("noise", cfg, sched, sigma=sigma, trajectories=trajectories,
+                             seed=seed, samples=samples)}
     for key in ("k", "ergotropy_mean", "ergotropy_std", "purity_mean", "purity_std", "energy_mean",
                 "energy_std"):
         out[key] = np.asarray(getattr(e, key))

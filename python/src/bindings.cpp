@@ -4,7 +4,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <map>
+#include <nlohmann/json.hpp>
 #include <qbopt/qbopt.hpp>
+#include <utility>
+
+#include "json_io.hpp"
 
 namespace py = pybind11;
 using namespace qbopt;
@@ -13,25 +18,21 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "qbopt native core (use the qbopt package, not this module)";
   m.attr("__version__") = qbopt::version;
 
-  py::class_<Qubit>(m, "Qubit")
-      .def(py::init([](double c, double q) {
-             Qubit x{c, q};
-             x.validate();
-             return x;
-           }),
-           py::arg("c"), py::arg("q"))
-      .def_readonly("c", &Qubit::c)
-      .def_readonly("q", &Qubit::q);
+  m.attr("PAPER_COUPLING") = kPaperCoupling;
 
   py::class_<Batch>(m, "Batch")
       .def(py::init([](double c, double q, long count, bool fixed) {
              Batch b{{c, q}, count, fixed};
              b.qubit.validate();
-             if (count < 1)
-               throw std::invalid_argument("count must be >= 1, got " + std::to_string(count));
+             if (count < 1 || count > Schedule::kMaxCollisions)
+               throw std::invalid_argument("count must be in [1, 1e8], got " +
+                                           std::to_string(count));
              return b;
            }),
            py::arg("c"), py::arg("q"), py::arg("count"), py::arg("fixed") = false)
+      .def("set_control", [](Batch& b, int i, double v) { b.qubit.set_control(i, v); })
+      .def("carries", [](const Batch& b, int i) { return b.qubit.carries(i); })
+      .def("control", [](const Batch& b, int i) { return b.qubit.control(i); })
       .def_property_readonly("c", [](const Batch& b) { return b.qubit.c; })
       .def_property_readonly("q", [](const Batch& b) { return b.qubit.q; })
       .def_readonly("count", &Batch::count)
@@ -53,11 +54,55 @@ PYBIND11_MODULE(_core, m) {
       .def("matrix", &State::matrix)
       .def("density_matrix", &State::density_matrix);
 
-  py::class_<CollisionModel>(m, "CollisionModel");
-  py::class_<Micromaser, CollisionModel>(m, "Micromaser")
-      .def(py::init<double, int>(), py::arg("g"), py::arg("nc"))
-      .def_property_readonly("g", &Micromaser::coupling)
-      .def_property_readonly("nc", &Micromaser::dim);
+  py::class_<ModelConfig>(m, "ModelConfig")
+      .def(py::init<const std::string&, int>(), py::arg("name"), py::arg("nc"))
+      .def("set", &ModelConfig::set)
+      .def("set_text", &ModelConfig::set_text)
+      .def("get", &ModelConfig::get)
+      .def("control_index",
+           [](const ModelConfig& c, const std::string& n) { return c.spec().control_index(n); })
+      .def("control_names",
+           [](const ModelConfig& c) {
+             std::vector<std::string> v;
+             for (const auto& p : c.spec().controls) v.push_back(p.name);
+             return v;
+           })
+      .def_property_readonly("name", &ModelConfig::name)
+      .def_property_readonly("nc", &ModelConfig::nc)
+      .def_property_readonly("values", &ModelConfig::values);
+  // The CLI's JSON layouts (cli/json_io.hpp), so Python writes exactly what the CLI writes.
+  m.def("run_config", [](const std::string& command, const ModelConfig& c, const Schedule& s) {
+    return qbopt::cli::run_config(command, c, s).dump();
+  });
+  m.def("schedule_json", [](const Schedule& s, const ModelConfig& c) {
+    return qbopt::cli::schedule_json(s, c.spec()).dump();
+  });
+  m.def("model_json", [](const ModelConfig& c) { return qbopt::cli::model_json(c).dump(); });
+  m.def("parse_batch", [](const std::string& text, const ModelConfig& c) {
+    return parse_batch(text, c.spec());
+  });
+  m.def("models", []() {
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& e : model_registry()) {
+      auto specs = [](const std::vector<ParameterSpec>& v) {
+        nlohmann::json a = nlohmann::json::array();
+        for (const auto& p : v)
+          a.push_back({{"name", p.name},
+                       {"default", p.is_choice() ? nlohmann::json(p.format(p.default_value))
+                                                 : nlohmann::json(p.default_value)},
+                       {"bounds", {p.lower, p.upper}},
+                       {"choices", p.choices},
+                       {"optional", p.optional},
+                       {"doc", p.doc}});
+        return a;
+      };
+      all.push_back({{"name", e.spec.name},
+                     {"doc", e.spec.doc},
+                     {"controls", specs(e.spec.controls)},
+                     {"parameters", specs(e.spec.parameters)}});
+    }
+    return all.dump();
+  });
 
   m.def("energy", &energy);
   m.def("purity", &purity);
@@ -67,13 +112,13 @@ PYBIND11_MODULE(_core, m) {
 
   m.def(
       "simulate",
-      [](const Micromaser& model, const Schedule& s, int samples) {
+      [](const ModelConfig& config, const Schedule& s, int samples) {
         SimulateOptions o;
         o.samples = samples;
         Trajectory t;
         {
           py::gil_scoped_release nogil;
-          t = simulate(model, s, o);
+          t = simulate(*config.make(), s, o);
         }
         std::vector<long> k;
         std::vector<double> E, W, P, L;
@@ -85,61 +130,64 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("model"), py::arg("schedule"), py::arg("samples"));
 
-  m.def("evaluate_loss", [](const Micromaser& model, const Schedule& s, const std::string& name,
-                            double lam, double eta, bool gradient, bool with_g) {
+  m.def("evaluate_loss", [](const ModelConfig& config, const Schedule& s, const std::string& name,
+                            double lam, double eta, bool gradient, bool parameters) {
     auto merit = make_figure_of_merit(name, {lam, eta});
     GradientOptions o;
     o.gradient = gradient;
-    o.with_g = with_g;
+    o.parameters = parameters;
     py::gil_scoped_release nogil;
-    return evaluate_loss(model, s, *merit, o);
+    return evaluate_loss(*config.make(), s, *merit, o);
   });
   py::class_<MeritValue>(m, "MeritValue")
       .def_readonly("value", &MeritValue::value)
       .def_readonly("ergotropy", &MeritValue::ergotropy)
       .def_readonly("penalty", &MeritValue::penalty);
-  py::class_<ParameterGradient>(m, "ParameterGradient")
-      .def_readonly("c", &ParameterGradient::c)
-      .def_readonly("q", &ParameterGradient::q)
-      .def_readonly("g", &ParameterGradient::g);
   py::class_<LossEvaluation>(m, "LossEvaluation")
       .def_readonly("merit", &LossEvaluation::merit)
       .def_readonly("final_energy", &LossEvaluation::final_energy)
+      .def_readonly("final_leakage", &LossEvaluation::final_leakage)
       .def_readonly("batches", &LossEvaluation::batches)
-      .def_readonly("d_g", &LossEvaluation::d_g);
+      .def_readonly("parameters", &LossEvaluation::parameters);
 
   py::class_<StartResult>(m, "StartResult")
       .def_readonly("schedule", &StartResult::schedule)
-      .def_readonly("g", &StartResult::g)
+      .def_readonly("parameters", &StartResult::parameters)
+      .def_readonly("initial", &StartResult::initial)
       .def_readonly("loss", &StartResult::loss)
       .def_readonly("iterations", &StartResult::iterations)
       .def_readonly("evaluations", &StartResult::evaluations)
-      .def_readonly("status", &StartResult::status);
+      .def_property_readonly("status", [](const StartResult& s) { return to_string(s.status); })
+      .def_readonly("message", &StartResult::message);
   py::class_<OptimizeResult>(m, "OptimizeResult")
       .def_readonly("schedule", &OptimizeResult::schedule)
-      .def_readonly("g", &OptimizeResult::g)
+      .def_readonly("parameters", &OptimizeResult::parameters)
       .def_readonly("best", &OptimizeResult::best)
       .def_readonly("iterations", &OptimizeResult::iterations)
       .def_readonly("evaluations", &OptimizeResult::evaluations)
       .def_readonly("seconds", &OptimizeResult::seconds)
       .def_readonly("history", &OptimizeResult::history)
-      .def_readonly("status", &OptimizeResult::status)
+      .def_property_readonly("status", [](const OptimizeResult& r) { return to_string(r.status); })
+      .def_readonly("message", &OptimizeResult::message)
+      .def_readonly("slots", &OptimizeResult::slots)
       .def_readonly("starts", &OptimizeResult::starts);
-  m.def("optimize", [](int nc, double g, const Schedule& s, const std::string& name, double lam,
-                       double eta, int starts, std::uint64_t seed, int max_iterations,
-                       double epsilon, bool free_g, double g_min, double g_max) {
+  m.def("optimize", [](const ModelConfig& config, const Schedule& s, const std::string& name,
+                       double lam, double eta, int starts, std::uint64_t seed, int max_iterations,
+                       double epsilon, std::vector<std::string> free_parameters,
+                       std::vector<std::string> free_controls,
+                       std::map<std::string, std::pair<double, double>> ranges) {
     auto merit = make_figure_of_merit(name, {lam, eta});
     OptimizeSettings st;
     st.starts = starts;
     st.seed = seed;
     st.max_iterations = max_iterations;
     st.epsilon = epsilon;
-    st.free_g = free_g;
-    st.g_min = g_min;
-    st.g_max = g_max;
+    st.free_parameters = std::move(free_parameters);
+    st.free_controls = std::move(free_controls);
+    for (auto& [k, v] : ranges) st.ranges[k] = v;
     st.validate();
     py::gil_scoped_release nogil;
-    return optimize(micromaser_factory(nc), g, s, *merit, st);
+    return optimize(config, s, *merit, st);
   });
 
   m.def(
@@ -158,11 +206,11 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("purity_std", &NoiseEnsemble::purity_std)
       .def_readonly("energy_mean", &NoiseEnsemble::energy_mean)
       .def_readonly("energy_std", &NoiseEnsemble::energy_std);
-  m.def("noise_ensemble", [](const Micromaser& model, const Schedule& s, double sigma,
+  m.def("noise_ensemble", [](const ModelConfig& config, const Schedule& s, double sigma,
                              int trajectories, std::uint64_t seed, int samples) {
     NoiseSettings ns{sigma, trajectories, seed, samples};
     ns.validate();
     py::gil_scoped_release nogil;
-    return noise_ensemble(model, s, ns);
+    return noise_ensemble(*config.make(), s, ns);
   });
 }
