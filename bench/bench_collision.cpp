@@ -38,6 +38,29 @@ BENCHMARK(BM_Collision)
     ->Complexity(benchmark::oNSquared)
     ->Unit(benchmark::kMicrosecond);
 
+// One lossy step (collision + gap map) at N = 150 from a full state, against BM_Collision:
+// args (kappa_tau * 1e4, n_th * 10, arrivals: 0 regular, 1 poisson).
+void BM_LossyStep(benchmark::State& bs) {
+  const int N = 150;
+  const double kt = bs.range(0) * 1e-4, n_th = bs.range(1) * 0.1;
+  qbopt::LossyMicromaser model(kG, N, kt, n_th, static_cast<qbopt::Arrivals>(bs.range(2)));
+  qbopt::State s = filled_state(qbopt::Micromaser(kG, N)), t(N);
+  for (auto _ : bs) {
+    model.apply({0.39, 0.168}, s, t);
+    std::swap(s, t);
+    benchmark::DoNotOptimize(s.data());
+  }
+  bs.counters["taylor_terms"] = model.gap().terms() * model.gap().substeps();
+}
+BENCHMARK(BM_LossyStep)
+    ->Args({10, 0, 1})
+    ->Args({100, 1, 1})
+    ->Args({10, 0, 0})
+    ->Args({10, 1, 0})
+    ->Args({100, 0, 0})
+    ->Args({100, 1, 0})
+    ->Unit(benchmark::kMicrosecond);
+
 void BM_CollisionIncoherent(benchmark::State& bs) {
   const int N = static_cast<int>(bs.range(0));
   qbopt::Micromaser model(kG, N);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <string>
 #include <qbopt/gradient.hpp>
 #include <qbopt/qbopt.hpp>
 
@@ -19,9 +20,16 @@ qbopt::Schedule make_schedule(bool per_qubit) {
 }
 
 void run(benchmark::State& bs, bool gradient, bool per_qubit, std::size_t budget, long every = 0,
-         bool pipeline = true) {
+         bool pipeline = true, const char* model_name = "micromaser") {
   const int N = static_cast<int>(bs.range(0));
-  qbopt::Micromaser model(kG, N);
+  qbopt::ModelConfig cfg(model_name, N);
+  if (std::string(model_name) == "lossy") {
+    cfg.set("kappa_tau", 1e-3);
+    cfg.set("n_th", 0.1);
+    cfg.set_text("arrivals", "poisson");
+  }
+  const auto model_ptr = cfg.make();
+  const qbopt::CollisionModel& model = *model_ptr;
   const qbopt::Schedule s = make_schedule(per_qubit);
   auto merit = qbopt::make_figure_of_merit("eq11", {1.0, 0.2});
   qbopt::GradientOptions opt;
@@ -41,6 +49,11 @@ void BM_Gradient_1000Batches(benchmark::State& s) { run(s, true, true, kAll); }
 void BM_Gradient_OneBatch_Every(benchmark::State& s) { run(s, true, false, kAll, s.range(1)); }
 // One core only (no recompute/adjoint pipeline).
 void BM_Gradient_OneBatch_Serial(benchmark::State& s) { run(s, true, false, kAll, 0, false); }
+// The lossy model (kappa_tau = 1e-3, n_th = 0.1, Poisson arrivals).
+void BM_Loss_Lossy(benchmark::State& s) { run(s, false, false, kAll, 0, true, "lossy"); }
+void BM_Gradient_Lossy(benchmark::State& s) { run(s, true, false, kAll, 0, true, "lossy"); }
+BENCHMARK(BM_Loss_Lossy)->Arg(150)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gradient_Lossy)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Loss_OneBatch)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gradient_OneBatch)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Loss_1000Batches)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
