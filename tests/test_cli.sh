@@ -106,6 +106,45 @@ case $case_name in
     ;;
   optimize_negative_seed) cmd=optimize bad "-1" "${ok_batch[@]}" --seed -1 --out "$out" ;;
   reproduce_bad_collisions) cmd=reproduce bad "--collisions" --collisions 0 --out "$dir/r" ;;
+  model_unknown) cmd=loss bad "nope" --model nope "${ok_batch[@]}" --out "$out" ;;
+  model_unknown_param) cmd=loss bad "kapa" --model lossy --param kapa=0.1 "${ok_batch[@]}" --out "$out" ;;
+  model_param_out_of_bounds) cmd=loss bad "-0.1" --model lossy --param kappa_tau=-0.1 "${ok_batch[@]}" --out "$out" ;;
+  model_param_word) cmd=loss bad "fast" --model lossy --param kappa_tau=fast "${ok_batch[@]}" --out "$out" ;;
+  model_param_bad_choice) cmd=optimize bad "sometimes" --model lossy --param arrivals=sometimes "${ok_batch[@]}" --out "$out" ;;
+  model_param_no_equals) cmd=state bad "kappa_tau" --model lossy --param kappa_tau "${ok_batch[@]}" --out "$out" ;;
+  batch_keyword_unknown_field) bad "h" --batch c=0.3,q=0.1,count=10,h=0.5 --out "$out" ;;
+  batch_keyword_missing_count) bad "count=" --batch c=0.3,q=0.1 --out "$out" ;;
+  batch_keyword_bad_g) bad "abc" --batch c=0.3,q=0.1,count=10,g=abc --out "$out" ;;
+  optimize_free_g_word) cmd=optimize bad "sideways" "${ok_batch[@]}" --free-g sideways --out "$out" ;;
+  model_toml_unknown_param)
+    printf 'nc = 30\nbatch = ["0.3,0.1,10"]\n[model]\nname = "lossy"\nkapa_tau = 0.1\n' >"$logs/bad.toml"
+    cmd=loss bad "kapa_tau" "$logs/bad.toml" --out "$out"
+    ;;
+  lossy_loss_json)
+    # [model] table in TOML, --param on the command line overriding it, keyword batches with
+    # an own g: the gradient rows and model_gradient of the issue's layout.
+    printf 'nc = 40\n[model]\nname = "lossy"\nkappa_tau = 0.5\nn_th = 0.1\narrivals = "poisson"\n' >cfg.toml
+    run loss cfg.toml --param kappa_tau=0.01 --batch c=0.3,q=0.15,count=20,g=0.8 --batch 0.4,0.2,30 --gradient --out l.json
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    "$python" - l.json <<'EOF' || fail "lossy loss JSON check failed"
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+m = d["config"]["model"]
+assert m == {"name": "lossy", "g": m["g"], "kappa_tau": 0.01, "n_th": 0.1, "arrivals": "poisson"}, m
+assert d["config"]["batches"][0]["g"] == 0.8 and "g" not in d["config"]["batches"][1]
+g = d["gradient"]
+assert len(g[0]) == 3 and len(g[1]) == 2, g
+assert set(d["model_gradient"]) == {"g", "kappa_tau", "n_th"}, d["model_gradient"]
+assert all(math.isfinite(v) for v in d["model_gradient"].values())
+assert math.isfinite(d["leakage"])
+print("lossy loss JSON ok:", g, d["model_gradient"])
+EOF
+    ;;
+  models)
+    run models --json
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    "$python" -c 'import json,sys; m={x["name"]: x for x in json.load(sys.stdin)}; assert {"micromaser","lossy"} <= set(m); assert [p["name"] for p in m["lossy"]["parameters"]] == ["g","kappa_tau","n_th","arrivals"]' <"$logs/stdout" || fail "models --json"
+    ;;
   loss_json)
     run loss --nc 40 --batch 0.3,0.15,20 --batch 0.5,0.2,30,fixed --lambda 2 --eta 0.5 --gradient --out l.json
     [ "$rc" -eq 0 ] || fail "exit code $rc"
