@@ -60,7 +60,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
-__all__ = ["fig4", "fig5", "fig6", "fig7", "loss_history", "make_all", "main", "FigureError",
+__all__ = ["fig4", "fig5", "fig6", "fig7", "loss_history", "lossy", "make_all", "main", "FigureError",
            "DPI", "SIZES"]
 
 #: Resolution of every PNG.
@@ -72,6 +72,7 @@ SIZES = {
     "fig6": (12.0, 5.0),           # 1440 x 600
     "fig7": (12.0, 10.0),          # 1440 x 1200
     "loss_history": (16.0, 8.0),   # 1920 x 960
+    "lossy": (16.0, 5.0),          # 1920 x 600
 }
 
 # The paper's colours: Fig. 4 red / cyan / magenta / black for lambda = 1 / 10 / 100 / 1000,
@@ -549,10 +550,60 @@ def loss_history(results: dict, path: str) -> Optional[str]:
     return _save(fig, path)
 
 
+def lossy(results: dict, path: str) -> Optional[str]:
+    """Cavity loss (results["lossy"]): (a) W after n collisions of the paper's optima against
+    kappa_tau, for n_th = 0 (solid) and 0.1 (dashed); (b) W(k) at n_th = 0 for each kappa_tau of
+    the improved strategy; (c) the per-qubit protocol (c_k, q_k, g_k) in the lossy cavity."""
+    L = results.get("lossy")
+    if not L or not L.get("degradation"):
+        return None
+    fig = _new_figure("lossy")
+    axes = fig.subplots(1, 3)
+    ids = []
+    for r in L["degradation"]:
+        if r["id"] not in ids:
+            ids.append(r["id"])
+    floor = 1e-5  # where kappa_tau = 0 is drawn on the log axis
+    for i, pid in enumerate(ids):
+        color = f"C{i}"
+        for n_th, ls in ((0.0, "-"), (0.1, "--")):
+            rows = [r for r in L["degradation"] if r["id"] == pid and r["n_th"] == n_th]
+            x = [max(r["kappa_tau"], floor) for r in rows]
+            y = [r["ergotropy"] for r in rows]
+            axes[0].plot(x, y, ls, marker="o", color=color,
+                         label=f"{pid}, n_th = {n_th:g}")
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel(r"$\kappa\tau$ (0 drawn at $10^{-5}$)")
+    axes[0].set_ylabel(f"W after {L['collisions']} collisions")
+    axes[0].set_title("(a) the paper's optima in a lossy cavity")
+    axes[0].legend(fontsize=8)
+    last = ids[-1]
+    for j, r in enumerate(r for r in L["degradation"] if r["id"] == last and r["n_th"] == 0.0):
+        t = r["trajectory"]
+        axes[1].plot(t["k"], t["ergotropy"], color=f"C{j}", label=fr"$\kappa\tau$ = {r['kappa_tau']:g}")
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("k (collisions)")
+    axes[1].set_ylabel("W")
+    axes[1].set_title(f"(b) {last}, n_th = 0")
+    axes[1].legend(fontsize=8)
+    P = L.get("per_qubit")
+    if P:
+        k = np.arange(1, len(P["c"]) + 1)
+        axes[2].plot(k, P["c"], label="c")
+        axes[2].plot(k, P["q"], label="q")
+        axes[2].plot(k, P["g"], label="g")
+        axes[2].set_xlabel("qubit k")
+        axes[2].set_title(f"(c) per-qubit control, loss {P['loss']:.4f} vs {P['two_batch_loss']:.4f}")
+        axes[2].legend(fontsize=8)
+    else:
+        axes[2].set_axis_off()
+    return _save(fig, path)
+
+
 # ------------------------------------------------------------------------------ driver
 
 _ALL: Sequence[tuple] = (("fig4", fig4), ("fig5", fig5), ("fig6", fig6), ("fig7", fig7),
-                         ("loss_history", loss_history))
+                         ("loss_history", loss_history), ("lossy", lossy))
 
 
 def make_all(results: dict, out_dir: str) -> list:
