@@ -167,6 +167,30 @@ State& scratch(int slot, int N) {
   return s[slot];
 }
 
+// out = [e^-shift sum_{k <= terms} S^k / k!]^substeps in, with S = `st` (shift included,
+// scale ignored), on the region.
+void taylor_exponential(Stencil st, const State& in, State& out, const Region& reg, int substeps,
+                        int terms) {
+  State& t0 = scratch(0, in.dim());
+  State& t1 = scratch(1, in.dim());
+  const State* src = &in;
+  for (int sub = 0; sub < substeps; ++sub) {
+    prepare(t0, reg);
+    prepare(t1, reg);
+    mark(t0, reg);
+    mark(t1, reg);
+    copy_region(*src, t0, reg);
+    if (src != &out) copy_region(*src, out, reg);
+    for (int k = 1; k <= terms; ++k) {
+      st.scale = 1.0 / k;
+      taylor_term(st, t0, t1, out, reg);
+      std::swap(t0, t1);
+    }
+    scale_region(out, std::exp(-st.shift), reg);
+    src = &out;
+  }
+}
+
 }  // namespace
 
 CavityDamping::CavityDamping(int N, double kappa_tau, double n_th, Arrivals arrivals)
@@ -190,6 +214,8 @@ CavityDamping::CavityDamping(int N, double kappa_tau, double n_th, Arrivals arri
     substeps_ = std::max(1, static_cast<int>(std::ceil(a / kMaxShift)));
     shift_ = a / substeps_;
     terms_ = taylor_terms(shift_, kTaylorTolerance);
+    alpha_step_ = alpha_;
+    for (double& x : alpha_step_) x *= kappa_tau / substeps_;
     return;
   }
   // Poisson: LU of 1 - tau L on every diagonal, d = m - n, j = n (no pivoting: the matrix is
@@ -247,26 +273,8 @@ void CavityDamping::apply(const State& in, State& out) const {
   } else {
     // exp(tau L) = [e^-a sum_k (tau L / s + a)^k / k!]^s.
     const double kt = kappa_tau_ / substeps_;
-    std::vector<double> dm(alpha_);
-    for (double& x : dm) x *= kt;
-    State& t0 = scratch(0, N_);
-    State& t1 = scratch(1, N_);
-    const State* src = &in;
-    for (int sub = 0; sub < substeps_; ++sub) {
-      prepare(t0, reg);
-      prepare(t1, reg);
-      mark(t0, reg);
-      mark(t1, reg);
-      copy_region(*src, t0, reg);
-      if (src != &out) copy_region(*src, out, reg);
-      for (int k = 1; k <= terms_; ++k) {
-        const Stencil st{s, dm.data(), kt * (n_th_ + 1), kt * n_th_, shift_, 1.0 / k};
-        taylor_term(st, t0, t1, out, reg);
-        std::swap(t0, t1);
-      }
-      scale_region(out, std::exp(-shift_), reg);
-      src = &out;
-    }
+    taylor_exponential({s, alpha_step_.data(), kt * (n_th_ + 1), kt * n_th_, shift_, 1.0}, in, out,
+                       reg, substeps_, terms_);
   }
   finish(out, reg);
 }
@@ -304,27 +312,10 @@ void CavityDamping::apply_transpose(const State& lambda, State& out, int hi) con
       for (int m = n; m <= m1; ++m) Y[m + c] += F[m + 1 + c + ld] * Y[m + 1 + c + ld];
     }
   } else {
+    // exp(tau L)^T = exp(tau L^T): the same series with up and low swapped.
     const double kt = kappa_tau_ / substeps_;
-    std::vector<double> dm(alpha_);
-    for (double& x : dm) x *= kt;
-    State& t0 = scratch(0, N_);
-    State& t1 = scratch(1, N_);
-    const State* src = &lambda;
-    for (int sub = 0; sub < substeps_; ++sub) {
-      prepare(t0, reg);
-      prepare(t1, reg);
-      mark(t0, reg);
-      mark(t1, reg);
-      copy_region(*src, t0, reg);
-      if (src != &out) copy_region(*src, out, reg);
-      for (int k = 1; k <= terms_; ++k) {
-        const Stencil st{s, dm.data(), kt * n_th_, kt * (n_th_ + 1), shift_, 1.0 / k};
-        taylor_term(st, t0, t1, out, reg);
-        std::swap(t0, t1);
-      }
-      scale_region(out, std::exp(-shift_), reg);
-      src = &out;
-    }
+    taylor_exponential({s, alpha_step_.data(), kt * n_th_, kt * (n_th_ + 1), shift_, 1.0}, lambda,
+                       out, reg, substeps_, terms_);
   }
   finish(out, reg);
 }
@@ -361,8 +352,7 @@ std::array<double, 2> CavityDamping::derivatives(const State& y, const State& z,
   // d/d n_th: the block-triangular identity exp([[B, F], [0, B]]) = [[e^B, D_F e^B], [0, e^B]]
   // run through the same shifted Taylor series and sub-steps, F = (kappa_tau / s) E.
   const double kt = kappa_tau_ / substeps_;
-  std::vector<double> dm(alpha_);
-  for (double& x : dm) x *= kt;
+  const std::vector<double>& dm = alpha_step_;
   State& v0 = scratch(0, N_);
   State& v1 = scratch(1, N_);
   State& u0 = scratch(3, N_);

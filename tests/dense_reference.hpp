@@ -159,4 +159,13 @@ inline Eigen::MatrixXd random_density(int N, int support, int rank, std::mt19937
   return r / r.trace();
 }
 
+// Random real symmetric N x N matrix with Gaussian entries (not a state: for adjoint identities).
+inline Eigen::MatrixXd random_symmetric(int N, std::mt19937& rng) {
+  std::normal_distribution<double> nd;
+  Eigen::MatrixXd A(N, N);
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < N; ++j) A(i, j) = nd(rng);
+  return (A + A.transpose()) / 2;
+}
+
 }  // namespace qbopt_test

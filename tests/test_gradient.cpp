@@ -7,6 +7,8 @@
 #include <qbopt/qbopt.hpp>
 #include <random>
 
+#include "dense_reference.hpp"
+
 using namespace qbopt;
 
 namespace {
@@ -17,13 +19,7 @@ double dense_inner(const State& a, const State& b) {
   return (a.matrix().array() * b.matrix().array()).sum();
 }
 
-Eigen::MatrixXd random_symmetric(int N, std::mt19937& rng) {
-  std::normal_distribution<double> nd;
-  Eigen::MatrixXd A(N, N);
-  for (int i = 0; i < N; ++i)
-    for (int j = 0; j < N; ++j) A(i, j) = nd(rng);
-  return (A + A.transpose()) / 2;
-}
+using qbopt_test::random_symmetric;
 
 // Sums of O(N^2) terms of order 1 in double precision: 1e-12 leaves room for rounding.
 constexpr double kAdjointTol = 1e-12;

@@ -13,6 +13,7 @@
 using namespace qbopt;
 using qbopt_test::DenseMicromaser;
 using qbopt_test::random_density;
+using qbopt_test::random_symmetric;
 using qbopt_test::report;
 using qbopt_test::worst_of;
 
@@ -62,14 +63,6 @@ Eigen::MatrixXcd dense_gap(const Eigen::MatrixXcd& rho, double kappa_tau, double
 std::unique_ptr<CollisionModel> lossy(int N, double g, double kappa_tau, double n_th,
                                       Arrivals arrivals) {
   return std::make_unique<LossyMicromaser>(g, N, kappa_tau, n_th, arrivals);
-}
-
-Eigen::MatrixXd random_symmetric(int N, std::mt19937& rng) {
-  std::normal_distribution<double> nd;
-  Eigen::MatrixXd A(N, N);
-  for (int i = 0; i < N; ++i)
-    for (int j = 0; j < N; ++j) A(i, j) = nd(rng);
-  return (A + A.transpose()) / 2;
 }
 
 // Rounding of O(N^2)-term sums of O(1) numbers; the dense expm/inverse adds ~1e-15 relative.

@@ -37,17 +37,15 @@ class CavityDamping {
                                     const State& mu) const;
 
  private:
-  // out = (tau L) x (generator = false) or the shifted (tau L + a) x / k, on levels 0..hi.
   int N_;
   double kappa_tau_, n_th_;
   Arrivals arrivals_;
   double shift_ = 0;  // a of the shifted Taylor series (per sub-step)
   int terms_ = 0, substeps_ = 0;
   std::vector<double> sqrt_;   // sqrt(k), k = -1..N+1 (index k+1)
-  std::vector<double> alpha_;  // diagonal part: (tau L r)_mn gets (alpha_m + alpha_n) r_mn
+  std::vector<double> alpha_;  // diagonal part: (L r)_mn gets kappa (alpha_m + alpha_n) r_mn
+  std::vector<double> alpha_step_;  // alpha * kappa_tau / substeps (one Taylor sub-step)
   Eigen::MatrixXd forward_, pivot_;  // resolvent LU, in the State layout (see damping.cpp)
-
-  friend struct DampingKernels;
 };
 
 }  // namespace qbopt
