@@ -493,25 +493,34 @@ std::vector<double> decay_rate_derivative(std::complex<double> lambda,
   return out;
 }
 
-DecaySensitivity decay_sensitivity(const Spectrum& s, const LinearMap& phi_transpose,
-                                   const MapDerivative& dphi, const SpectrumSettings& settings) {
-  if (!s.slowest_mode) throw std::runtime_error("the spectrum has no decaying mode");
-  const std::size_t j = *s.slowest_mode;
+EigenvalueSensitivity eigenvalue_sensitivity(const Spectrum& s, std::size_t index,
+                                             const LinearMap& phi_transpose,
+                                             const MapDerivative& dphi,
+                                             const SpectrumSettings& settings) {
+  if (index >= s.eigenvalues.size())
+    throw std::out_of_range("eigenvalue index " + std::to_string(index) + " out of range");
   settings.validate(packed_size(s.dim));
   const Eigenpairs left = leading_eigenpairs(phi_transpose, s.dim, settings);
   Spectrum ls;
   ls.eigenvalues = left.values;
   for (const auto& v : left.vectors) ls.eigenvectors.push_back(unpack_matrix<cd>(v, s.dim));
-  const cd lambda = s.eigenvalues[j];
+  const cd lambda = s.eigenvalues[index];
   const double tol = std::max(1e-8, 100 * settings.tolerance) * std::max(1.0, std::abs(lambda));
   const auto l = simple_eigenvector(ls, lambda, tol);
-  if (!l) throw std::runtime_error("lambda_1 is not a simple eigenvalue of the transposed map");
-  DecaySensitivity out;
+  if (!l) throw std::runtime_error("the eigenvalue is not simple in the transposed map");
+  EigenvalueSensitivity out;
   out.eigenvalue = lambda;
-  out.eigenvalue_derivative = eigenvalue_derivative(*l, s.eigenvectors[j], dphi);
+  out.eigenvalue_derivative = eigenvalue_derivative(*l, s.eigenvectors[index], dphi);
   out.decay_rate_derivative = decay_rate_derivative(lambda, out.eigenvalue_derivative);
   out.matvecs = left.matvecs;
   return out;
+}
+
+EigenvalueSensitivity decay_sensitivity(const Spectrum& s, const LinearMap& phi_transpose,
+                                        const MapDerivative& dphi,
+                                        const SpectrumSettings& settings) {
+  if (!s.slowest_mode) throw std::runtime_error("the spectrum has no decaying mode");
+  return eigenvalue_sensitivity(s, *s.slowest_mode, phi_transpose, dphi, settings);
 }
 
 }  // namespace qbopt

@@ -102,17 +102,24 @@ std::vector<std::complex<double>> eigenvalue_derivative(const Eigen::MatrixXcd& 
 std::vector<double> decay_rate_derivative(std::complex<double> lambda,
                                           const std::vector<std::complex<double>>& dlambda);
 
-// Sensitivity of the slowest decay mode lambda_1 of a computed spectrum: finds the left
-// eigenvector with an Arnoldi run on the transposed map, returns d lambda_1/d theta and
-// d(1/lifetime)/d theta. Throws std::runtime_error when there is no lambda_1 or it is not
-// simple in the transposed run.
-struct DecaySensitivity {
+// Sensitivity of eigenvalue `index` of a computed spectrum: finds the left eigenvector with
+// an Arnoldi run on the transposed map (same settings), returns d lambda/d theta and
+// d(-ln|lambda|)/d theta. Throws std::runtime_error when the eigenvalue is not simple in the
+// transposed run (within max(1e-8, 100 tolerance) |lambda|), std::out_of_range on a bad index.
+struct EigenvalueSensitivity {
   std::complex<double> eigenvalue;
   std::vector<std::complex<double>> eigenvalue_derivative;
-  std::vector<double> decay_rate_derivative;  // of 1/lifetime = -ln|lambda_1|
+  std::vector<double> decay_rate_derivative;  // of -ln|lambda| (1/lifetime for lambda_1)
   long matvecs = 0;                           // of the transposed run
 };
-DecaySensitivity decay_sensitivity(const Spectrum& s, const LinearMap& phi_transpose,
-                                   const MapDerivative& dphi, const SpectrumSettings& settings = {});
+EigenvalueSensitivity eigenvalue_sensitivity(const Spectrum& s, std::size_t index,
+                                             const LinearMap& phi_transpose,
+                                             const MapDerivative& dphi,
+                                             const SpectrumSettings& settings = {});
+// The same for the slowest decay mode lambda_1 (d(1/lifetime)/d theta); throws
+// std::runtime_error when the spectrum has none.
+EigenvalueSensitivity decay_sensitivity(const Spectrum& s, const LinearMap& phi_transpose,
+                                        const MapDerivative& dphi,
+                                        const SpectrumSettings& settings = {});
 
 }  // namespace qbopt
