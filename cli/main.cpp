@@ -18,6 +18,7 @@
 #include "io.hpp"
 #include "json_io.hpp"
 #include "reproduce.hpp"
+#include "spectrum.hpp"
 
 using json = nlohmann::json;
 
@@ -408,6 +409,17 @@ int main(int argc, char** argv) {
   rep->add_option("--collisions", rep_o.collisions, "length of the long runs");
   rep->add_flag("!--no-figures", rep_o.figures, "skip the matplotlib figures");
 
+  // spectrum (issue 8): flags of the current CLI; re-wired to --model/--param on main.
+  SpectrumOptions spec_o;
+  spec_o.g = std::numbers::pi / std::sqrt(15.6);
+  auto* spec = app.add_subcommand(
+      "spectrum", "leading eigenvalues of the collision map: lifetime and steady states");
+  spec->add_option("--g", spec_o.g, "coupling g (default pi/sqrt(15.6))");
+  spec->add_option("--nc", spec_o.nc, "Fock truncation N (levels 0..N-1)");
+  spec->add_option("--qubit", spec_o.qubit, "the charging qubit c,q")->delimiter(',')->required();
+  spec->add_option("--count", spec_o.count, "number K of eigenvalues (largest modulus)");
+  spec->add_option("--out", spec_o.out, "output file (.json)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -429,6 +441,7 @@ int main(int argc, char** argv) {
     if (*opt) return run_optimize(opt_c, opt_l, opt_o);
     if (*st) return run_state(st_c, wigner_grid);
     if (*rep) return run_reproduce(rep_o);
+    if (*spec) return run_spectrum(spec_o);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "qbopt: error: %s\n", e.what());
     return kBadInput;
