@@ -36,9 +36,10 @@ struct SpectrumSettings {
   // Extra Arnoldi runs on the map with the eigenvectors found so far deflated: one Krylov
   // space sees a single direction of a degenerate eigenspace (several trapping chambers at
   // fine-tuned g give eigenvalue 1 several times), the deflated run finds the other copies.
-  // Each round is one more Arnoldi run for K eigenvalues (about doubling the cost at the
-  // default); rounds stop early once a run finds nothing larger than the K-th. 0 trusts the
-  // first run (about 2x faster, but may miss a chamber's steady state at fine-tuned g).
+  // Each round is one more Arnoldi run for K eigenvalues of the deflated map, first as a probe
+  // at tolerance 1e-6 (repeated at `tolerance` only when it finds a candidate); rounds stop
+  // once nothing larger than the K-th appears. Costs about 2x the single run at N = 150;
+  // 0 trusts the first run (but at g = pi/2, N = 36 it then sees only 2 of the 3 chambers).
   int deflation_rounds = 1;     // >= 0
   double unit_tolerance = 1e-9;  // |lambda - 1| below this: a steady state, not a decay mode
 
