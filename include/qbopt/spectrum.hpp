@@ -73,8 +73,9 @@ struct Spectrum {
   std::optional<std::size_t> slowest_mode;  // index of lambda_1 in `eigenvalues`
   // One per eigenvalue within unit_tolerance of 1. A degenerate eigenvalue 1 is split into
   // the steady states of its disjoint level blocks (trapping chambers) when these can be
-  // identified (see split_steady_states in spectrum.cpp); otherwise the eigenvectors are
-  // reported as the solver returned them (a basis of the steady-state space).
+  // identified (see split_steady_states in spectrum.cpp; each split state's `eigenvalue` is
+  // then its Rayleigh quotient); otherwise the eigenvectors are reported as the solver
+  // returned them (a basis of the steady-state space, not necessarily density matrices).
   std::vector<SteadyState> steady_states;
   bool steady_states_split = false;  // the chamber split above was applied
 };
