@@ -18,6 +18,7 @@
 #include "io.hpp"
 #include "json_io.hpp"
 #include "reproduce.hpp"
+#include "spectrum.hpp"
 
 using json = nlohmann::json;
 
@@ -29,19 +30,16 @@ constexpr int kLeaky = 3;
 constexpr int kInterrupted = 130;         // Ctrl-C: the finished part was written
 constexpr double kLeakageWarning = 1e-6;  // above this the truncation N changes the physics
 
-struct Common {
+// The model flags every command shares: --model, --param, --g, --nc.
+struct ModelFlags {
   std::string model = "micromaser";
   std::vector<std::string> params;  // --param NAME=VALUE
   double g = kPaperCoupling;
   int nc = 150;
-  std::vector<std::string> batch_text;
-  std::string out;
-  bool strict = false;
   CLI::Option* g_option = nullptr;
   ModelConfig config;
-  Schedule schedule;
 
-  void add_to(CLI::App& app) {
+  void add_model_flags(CLI::App& app) {
     app.add_option("--model", model, "battery model (qbopt models lists them)")
         ->capture_default_str();
     app.add_option("--param", params, "model parameter NAME=VALUE (repeatable), e.g. kappa_tau=0.01")
@@ -49,16 +47,9 @@ struct Common {
     g_option = app.add_option("--g", g, "coupling g tau (rad); same as --param g=VALUE")
                    ->default_str("pi/sqrt(15.6) = " + format_number(kPaperCoupling));
     app.add_option("--nc", nc, "Fock truncation N (levels 0..N-1)")->capture_default_str();
-    app.add_option("--batch", batch_text,
-                   "batch c,q,count[,fixed] or c=..,q=..,count=..[,g=..][,fixed] "
-                   "(repeatable, in order)")
-        ->take_all();
-    app.add_option("--out", out, "output file");
-    app.add_flag("--strict", strict, "exit 3 when the final truncation leakage exceeds 1e-6");
   }
-  // Builds and validates the model and the schedule; throws std::invalid_argument naming the
-  // offending value.
-  void finish() {
+  // Builds and validates the model; throws std::invalid_argument naming the offending value.
+  void finish_model() {
     config = ModelConfig(model, 2);
     try {
       config.set_nc(nc);
@@ -70,6 +61,28 @@ struct Common {
       config.set("g", g);
     }
     for (const auto& p : params) config.set_assignment(p);
+  }
+};
+
+struct Common : ModelFlags {
+  std::vector<std::string> batch_text;
+  std::string out;
+  bool strict = false;
+  Schedule schedule;
+
+  void add_to(CLI::App& app) {
+    add_model_flags(app);
+    app.add_option("--batch", batch_text,
+                   "batch c,q,count[,fixed] or c=..,q=..,count=..[,g=..][,fixed] "
+                   "(repeatable, in order)")
+        ->take_all();
+    app.add_option("--out", out, "output file");
+    app.add_flag("--strict", strict, "exit 3 when the final truncation leakage exceeds 1e-6");
+  }
+  // Builds and validates the model and the schedule; throws std::invalid_argument naming the
+  // offending value.
+  void finish() {
+    finish_model();
     if (batch_text.empty())
       throw std::invalid_argument("at least one --batch c,q,count is required");
     std::vector<Batch> b;
@@ -520,6 +533,18 @@ int main(int argc, char** argv) {
   rep->add_option("--collisions", rep_o.collisions, "length of the long runs");
   rep->add_flag("!--no-figures", rep_o.figures, "skip the matplotlib figures");
 
+  ModelFlags spec_m;
+  SpectrumOptions spec_o;
+  std::string spec_qubit;
+  auto* spec = app.add_subcommand(
+      "spectrum", "leading eigenvalues of the one-step map: lifetime and steady states");
+  spec_m.add_model_flags(*spec);
+  spec->add_option("--qubit", spec_qubit, "the charging qubit: c,q or c=..,q=..[,g=..]")
+      ->required();
+  spec->add_option("--count", spec_o.count, "number K of eigenvalues (largest modulus)")
+      ->capture_default_str();
+  spec->add_option("--out", spec_o.out, "output file (.json)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -542,6 +567,15 @@ int main(int argc, char** argv) {
     if (*st) return run_state(st_c, wigner_grid);
     if (*rep) return run_reproduce(rep_o);
     if (*models) return run_models(models_json);
+    if (*spec) {
+      spec_m.finish_model();
+      spec_o.model = spec_m.config;
+      // One qubit = a one-collision batch: the same parser and checks as --batch.
+      const bool keyword = spec_qubit.find('=') != std::string::npos;
+      spec_o.qubit =
+          parse_batch(spec_qubit + (keyword ? ",count=1" : ",1"), spec_m.config.spec()).qubit;
+      return run_spectrum(spec_o);
+    }
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "qbopt: error: %s\n", e.what());
     return kBadInput;

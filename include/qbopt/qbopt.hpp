@@ -14,6 +14,7 @@
 #include <qbopt/qubit.hpp>
 #include <qbopt/schedule.hpp>
 #include <qbopt/simulate.hpp>
+#include <qbopt/spectrum.hpp>
 #include <qbopt/state.hpp>
 #include <qbopt/version.hpp>
 #include <qbopt/wigner.hpp>

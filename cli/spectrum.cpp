@@ -1,0 +1,89 @@
+#include "spectrum.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <qbopt/micromaser.hpp>
+#include <qbopt/version.hpp>
+#include <stdexcept>
+
+#include "io.hpp"
+#include "json_io.hpp"
+
+namespace qbopt::cli {
+
+using json = nlohmann::json;
+
+json spectrum_json(const Spectrum& s) {
+  json eig = json::array();
+  for (const auto& x : s.eigenvalues) eig.push_back({x.real(), x.imag()});
+  json steady = json::array();
+  for (const auto& ss : s.steady_states)
+    steady.push_back({{"eigenvalue", {ss.eigenvalue.real(), ss.eigenvalue.imag()}},
+                      {"populations", ss.populations},
+                      {"energy", ss.energy},
+                      {"ergotropy", ss.ergotropy},
+                      {"purity", ss.purity}});
+  // An infinite lifetime (|lambda_1| = 1, a persistent oscillation) is written as null too.
+  const bool finite = s.lifetime && std::isfinite(*s.lifetime);
+  return {{"eigenvalues", eig},
+          {"lifetime", finite ? json(*s.lifetime) : json(nullptr)},
+          {"steady_states", steady},
+          {"matvecs", s.matvecs},
+          {"converged", s.converged}};
+}
+
+int run_spectrum(const SpectrumOptions& o) {
+  const int nc = o.model.nc();
+  const Qubit& qubit = o.qubit;
+  SpectrumSettings st;
+  st.count = o.count;
+  const long n = static_cast<long>(nc) * (nc + 1) / 2;
+  if (o.count < 1 || o.count > n - 2)
+    throw std::invalid_argument("--count must be in [1, " + std::to_string(n - 2) + "], got " +
+                                std::to_string(o.count));
+  std::unique_ptr<AtomicFile> file;
+  if (!o.out.empty()) {
+    if (o.out.size() < 5 || o.out.substr(o.out.size() - 5) != ".json")
+      throw std::invalid_argument("--out '" + o.out + "' must end in .json");
+    file = std::make_unique<AtomicFile>(o.out);  // fails now if unwritable
+  }
+  // The adaptor: the library sees the model only through these callbacks.
+  const auto model = o.model.make();
+  const LinearMap phi = [&](const State& in, State& out) { model->apply(qubit, in, out); };
+  const auto t0 = std::chrono::steady_clock::now();
+  const Spectrum s = spectrum(phi, nc, st);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::printf("%4s %22s %22s %14s\n", "k", "Re lambda", "Im lambda", "|lambda|");
+  for (std::size_t k = 0; k < s.eigenvalues.size(); ++k)
+    std::printf("%4zu %22.15f %22.15f %14.12f\n", k, s.eigenvalues[k].real(),
+                s.eigenvalues[k].imag(), std::abs(s.eigenvalues[k]));
+  if (s.lifetime)
+    std::printf("lifetime %.6g collisions\n", *s.lifetime);
+  else
+    std::printf("lifetime: no decaying mode among the %zu eigenvalues\n", s.eigenvalues.size());
+  for (const auto& ss : s.steady_states)
+    std::printf("steady state (lambda = %.15f): E %.6f  W %.6f  P %.6f\n", ss.eigenvalue.real(),
+                ss.energy, ss.ergotropy, ss.purity);
+  std::printf("%ld applications of the map at N = %d in %.3f s%s\n", s.matvecs, nc, secs,
+              s.converged ? "" : " (NOT converged)");
+  if (file) {
+    json out = spectrum_json(s);
+    json q = batch_json(Batch{qubit, 1, false}, o.model.spec());
+    q.erase("count");
+    q.erase("fixed");
+    out["config"] = {{"command", "spectrum"}, {"qbopt_version", qbopt::version},
+                     {"model", model_json(o.model)},
+                     {"nc", nc},
+                     {"qubit", q},
+                     {"count", o.count}};
+    if (o.model.spec().parameter_index("g") >= 0) out["config"]["g"] = o.model.get("g");
+    file->stream() << out.dump(1) << '\n';
+    file->commit();
+  }
+  return s.converged ? 0 : 1;
+}
+
+}  // namespace qbopt::cli
