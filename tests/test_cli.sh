@@ -140,6 +140,32 @@ assert math.isfinite(d["leakage"])
 print("lossy loss JSON ok:", g, d["model_gradient"])
 EOF
     ;;
+  spectrum_bad_qubit) cmd=spectrum bad "1.5" --qubit 1.5,0.1 --nc 20 --out "$out" ;;
+  spectrum_qubit_word) cmd=spectrum bad "abc" --qubit abc,0.1 --nc 20 --out "$out" ;;
+  spectrum_count_zero) cmd=spectrum bad "--count" --qubit 0.3,0.1 --nc 20 --count 0 --out "$out" ;;
+  spectrum_json)
+    # The layout of the issue, on a fine-tuned coupling with known steady states: g = pi/2 on
+    # N = 20 traps at n = 4 and 16: one steady state per closed chamber (0..3 and 4..15; the
+    # third, 16..19, leaks through the truncation and is not stationary).
+    run spectrum --g 1.5707963267948966 --nc 20 --qubit c=0.5,q=0.2 --count 6 --out s.json
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    "$python" - s.json <<'EOF' || fail "spectrum JSON check failed"
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+assert set(d) >= {"config", "eigenvalues", "lifetime", "steady_states", "matvecs", "converged"}, sorted(d)
+ev = [complex(a, b) for a, b in d["eigenvalues"]]
+assert len(ev) == 6 and all(abs(ev[i]) >= abs(ev[i + 1]) - 1e-12 for i in range(5)), ev
+ss = d["steady_states"]
+assert len(ss) == 2, len(ss)
+lo, hi = sorted(ss, key=lambda s: s["energy"])
+assert sum(lo["populations"][:4]) > 1 - 1e-9 and sum(hi["populations"][4:16]) > 1 - 1e-9, ss
+for s in ss:
+    assert abs(sum(s["populations"]) - 1) < 1e-9 and abs(s["eigenvalue"][0] - 1) < 1e-9
+assert d["config"]["model"]["name"] == "micromaser" and d["config"]["qubit"] == {"c": 0.5, "q": 0.2}
+assert d["converged"] is True
+print("spectrum JSON ok:", [round(abs(e), 6) for e in ev], d["lifetime"])
+EOF
+    ;;
   models)
     run models --json
     [ "$rc" -eq 0 ] || fail "exit code $rc"
