@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Peer benchmark: one micromaser collision in qbopt (C++) vs. NumPy, side by side.
 
-Peers (see /work/shared/PHYSICS.md, sections 1-2):
+Peers (see docs/physics.md, sections 1-3):
   * dense NumPy: the seed paper's approach, rho_B -> Tr_q[U (rho_B (x) rho_q) U^dag]
     with the 2N x 2N complex Jaynes-Cummings unitary U = expm(-i g (a s+ + a^dag s-));
   * NumPy O(N^2): the real symmetric update r -> r' of section 2, vectorized with
@@ -61,7 +61,7 @@ def dense_collision(rho_b, u, u_dag, rho_q):
 
 
 class FastCollision:
-    """Vectorized O(N^2) real symmetric collision r -> r' of PHYSICS.md section 2 (padded arrays, slicing)."""
+    """Vectorized O(N^2) real symmetric collision r -> r' of docs/physics.md section 3 (padded arrays, slicing)."""
 
     def __init__(self, n_levels, c, q, g=G):
         """Precompute the seven N x N coefficient matrices of the r' formula for fixed (g, c, q)."""

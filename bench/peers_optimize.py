@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Peer benchmark: the paper's optimizations (Sec. 3.1 lambda = 1; --table: all 8) in SciPy/NumPy vs. qbopt.
 
-Problem (see /work/shared/PHYSICS.md, sections 2 and 4): one batch of n = 1000 identical qubits,
+Problem (see docs/physics.md, sections 3 and 6): one batch of n = 1000 identical qubits,
 N = 120 levels, g = pi/sqrt(15.6), loss Eq. (11) with cbar = c, qbar = q and the penalty
 lambda * sum_{k=n-h+1..n} |E_k - E_{k-1}|, h = round(0.2 n), lambda = 1; start (c, q) = (0.5, 0.2),
 bounds [0, 1]^2.
@@ -90,7 +90,7 @@ def window(n, eta):
 
 
 def mean_cq(batches):
-    """Count-weighted means (cbar, qbar) of c and q over all qubits of the schedule (PHYSICS.md sec. 4)."""
+    """Count-weighted means (cbar, qbar) of c and q over all qubits of the schedule (docs/physics.md section 6)."""
     n = sum(int(count) for _, _, count in batches)
     cbar = sum(c * int(count) for c, _, count in batches) / n
     qbar = sum(q * int(count) for _, q, count in batches) / n

@@ -34,7 +34,7 @@ namespace {
 const double kG = kPaperCoupling;
 constexpr int kLongRunN = 150;  // levels for the 10^5-collision runs (leakage < 1e-9 there)
 
-// One optimization of the paper (PHYSICS.md section 5).
+// One optimization of the paper (the tables in README).
 struct Scenario {
   const char* id;
   const char* section;

@@ -12,7 +12,7 @@ namespace qbopt {
 
 namespace {
 
-// The eight stencil weights of column n in the forward map (PHYSICS.md section 2):
+// The eight stencil weights of column n in the forward map (docs/physics.md section 3):
 // r'_mn = C_m (w0 r_mn + w1 r_m,n-1) + C_m+1 (w2 r_mn + w3 r_m,n+1)
 //       + S_m (w4 r_m-1,n-1 + w5 r_m-1,n) + S_m+1 (w6 r_m+1,n+1 + w7 r_m+1,n)
 struct Weights {

@@ -1,5 +1,5 @@
 #pragma once
-// Test-only dense reference of the micromaser collision (PHYSICS.md section 1), written
+// Test-only dense reference of the micromaser collision (docs/physics.md sections 1-3), written
 // independently of the library's kernel: the full 2N x 2N Jaynes-Cummings unitary from Eigen's
 // matrix exponential, the qubit of Eq. (2), and the partial trace over the qubit.
 //
@@ -79,7 +79,7 @@ class DenseMicromaser {
   Eigen::MatrixXcd U_;
 };
 
-// Figures of merit of a dense density matrix (PHYSICS.md section 3), computed directly.
+// Figures of merit of a dense density matrix (docs/physics.md section 5), computed directly.
 inline double dense_energy(const Eigen::MatrixXcd& rho) {
   double e = 0;
   for (int m = 0; m < rho.rows(); ++m) e += m * rho(m, m).real();

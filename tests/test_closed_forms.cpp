@@ -1,4 +1,4 @@
-// Fine-tuned couplings g = Q pi / sqrt(m), Eq. (7): the exact results of PHYSICS.md section 5.
+// Fine-tuned couplings g = Q pi / sqrt(m), Eq. (7): the exact results of docs/physics.md section 2.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// The O(N^2) collision kernel (PHYSICS.md section 2) against an independent dense reference
+// The O(N^2) collision kernel (docs/physics.md section 3) against an independent dense reference
 // (the 2N x 2N unitary from a matrix exponential), trace, leakage, symmetry and positivity.
 #include <gtest/gtest.h>
 
@@ -67,7 +67,7 @@ double max_trajectory_error(double g, int N, const std::vector<Qubit>& qubits) {
 
 }  // namespace
 
-// The reference itself follows the block structure of PHYSICS.md section 2:
+// The reference itself follows the block structure of docs/physics.md section 3:
 // U|n,g> = C_n|n,g> - i S_n|n-1,e>, U|n,e> = C_{n+1}|n,e> - i S_{n+1}|n+1,g>.
 TEST(DenseReference, UnitaryHasTheJaynesCummingsBlocks) {
   const int N = 12;

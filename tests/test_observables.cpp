@@ -1,4 +1,4 @@
-// Figures of merit (PHYSICS.md section 3), log_spaced and the sampled trajectory.
+// Figures of merit (docs/physics.md section 5), log_spaced and the sampled trajectory.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,5 +1,5 @@
 #pragma once
-// Figures of merit of a battery state (PHYSICS.md section 3).
+// Figures of merit of a battery state (docs/physics.md section 5).
 #include <qbopt/state.hpp>
 #include <vector>
 

@@ -1,5 +1,5 @@
 #pragma once
-// The battery state in the real symmetric representation of PHYSICS.md section 2:
+// The battery state in the real symmetric representation of docs/physics.md section 3:
 // rho_mn = (-i)^(m-n) r_mn with r real symmetric.
 #include <Eigen/Dense>
 #include <complex>
