@@ -235,7 +235,7 @@ std::vector<json> expand_sweep(const std::string& path) {
         values.push_back(to_json(wrap)["v"]);
       }
     }
-    product(values, [&key](json& o, const json& v) { o["axes"][key] = v; });
+    product(values, [&key](json& o, const json& v) { o["axes"].push_back({key, v}); });
   }
 
   std::vector<json> out;
@@ -256,9 +256,9 @@ std::vector<json> expand_sweep(const std::string& path) {
                  number_text(g["c"]) + ", q = " + number_text(g["q"]);
       }
       if (o.contains("axes"))
-        for (const auto& [k, v] : o["axes"].items()) {
-          set_option(task, k, v);
-          label += (label.empty() ? "" : ", ") + k + " = " + v.dump();
+        for (const auto& kv : o["axes"]) {  // [key, value] in the file's order
+          set_option(task, kv[0], kv[1]);
+          label += (label.empty() ? "" : ", ") + kv[0].get<std::string>() + " = " + kv[1].dump();
         }
       check_task(task);
     } catch (const std::invalid_argument& e) {
