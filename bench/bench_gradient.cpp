@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstdio>
 #include <numbers>
 #include <string>
 #include <qbopt/gradient.hpp>
@@ -61,11 +62,26 @@ BENCHMARK(BM_Gradient_1000Batches)->Arg(120)->Arg(150)->Unit(benchmark::kMillise
 BENCHMARK(BM_Gradient_OneBatch_Serial)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gradient_OneBatch_Every)
     ->Args({150, 1})
+    ->Args({150, 2})
     ->Args({150, 4})
+    ->Args({150, 8})
+    ->Args({150, 16})
     ->Args({150, 32})
-    ->Args({150, 100})
+    ->Args({150, 64})
+    ->Args({150, 90})
+    ->Args({150, 128})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // The automatic checkpoint stride on this machine (BM_Gradient_OneBatch uses it).
+  const std::size_t seg = qbopt::checkpoint_segment_bytes();
+  std::printf("checkpoint segments: %zu KiB = %zu states at N = 150\n", seg >> 10,
+              seg / (sizeof(double) * 152 * 152));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
