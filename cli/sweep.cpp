@@ -383,7 +383,7 @@ struct Sweep {
   std::vector<std::string> hashes;
   RunContext ctx;
   std::atomic<int> failures{0};
-  std::atomic<long> finished{0};
+  std::atomic<long> written{0};   // lines written (rank 0: its own and the other ranks')
 
   // The result line of task i ("" when the run was interrupted midway: abandoned).
   std::string run(std::size_t i) {
@@ -400,7 +400,6 @@ struct Sweep {
       line["error"] = e.what();
       ++failures;
     }
-    ++finished;
     return line.dump() + '\n';
   }
 };
@@ -433,7 +432,7 @@ void run_workers(int threads, Sweep& sw, Take take) {
 // The progress line on a terminal.
 void report_progress(const Sweep& sw, std::size_t total) {
   if (!stderr_is_terminal()) return;
-  std::fprintf(stderr, "\rsweep: %ld / %zu tasks", sw.finished.load(), total);
+  std::fprintf(stderr, "\rsweep: %ld / %zu tasks", sw.written.load(), total);
 }
 
 // Which MPI process this is; size 1 without MPI.
@@ -459,7 +458,7 @@ constexpr int kAsk = 0, kLeave = 1;
 // Rank 0's side: answers the other ranks' workers until all of them left, while its own
 // workers run on other threads. Polls (MPI_Iprobe, then a short sleep) so that it does not
 // take a core from the workers as a blocking receive would (Open MPI busy-waits).
-void serve_remote(int remote_workers, Dispatcher& dispatch, ResultsFile& file) {
+void serve_remote(int remote_workers, Dispatcher& dispatch, ResultsFile& file, Sweep& sw) {
   std::vector<char> buf;
   while (remote_workers > 0) {
     int flag = 0;
@@ -475,8 +474,10 @@ void serve_remote(int remote_workers, Dispatcher& dispatch, ResultsFile& file) {
     MPI_Recv(buf.data(), n, MPI_CHAR, st.MPI_SOURCE, kRequestTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     std::int32_t head[2];
     std::memcpy(head, buf.data(), sizeof head);
-    if (static_cast<std::size_t>(n) > sizeof head)
+    if (static_cast<std::size_t>(n) > sizeof head) {
       file.append(std::string(buf.data() + sizeof head, buf.size() - sizeof head));
+      ++sw.written;
+    }
     if (head[1] == kLeave) {
       --remote_workers;
       continue;
@@ -567,7 +568,10 @@ int sweep_body(const SweepOptions& o, const Ranks& rk) {
     std::thread local([&] {
       try {
         run_workers(threads, sw, [&](int, const std::string& line) {
-          if (!line.empty()) file->append(line);
+          if (!line.empty()) {
+            file->append(line);
+            ++sw.written;
+          }
           report_progress(sw, pending.size());
           return dispatch.next();
         });
@@ -576,7 +580,7 @@ int sweep_body(const SweepOptions& o, const Ranks& rk) {
       }
     });
 #ifdef QBOPT_HAVE_MPI
-    if (rk.size > 1) serve_remote(remote_workers, dispatch, *file);
+    if (rk.size > 1) serve_remote(remote_workers, dispatch, *file, sw);
 #endif
     local.join();
     if (error) std::rethrow_exception(error);
@@ -584,7 +588,7 @@ int sweep_body(const SweepOptions& o, const Ranks& rk) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("sweep: %ld of %zu tasks run in %.3f s (%zu already in '%s'), %d rank(s) x %d "
                 "thread(s)%s\n",
-                sw.finished.load(), sw.tasks.size(), secs, skipped, o.out.c_str(), rk.size, threads,
+                sw.written.load(), sw.tasks.size(), secs, skipped, o.out.c_str(), rk.size, threads,
                 interrupted() ? ", interrupted" : "");
   }
 #ifdef QBOPT_HAVE_MPI
