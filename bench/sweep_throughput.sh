@@ -25,7 +25,7 @@ if command -v mpirun >/dev/null && "$qbopt" sweep --help | grep -q threads; then
   printf 'sweep, 100 tasks: 1 rank %.2f s, 2 ranks %.2f s: %sx (mpirun start-up included)\n' \
     "$r1" "$r2" "$(speedup "$r1" "$r2")"
 fi
-opt=(optimize examples/paper-3.1-lambda10.toml --nc 60 --starts 8 --max-iterations 20)
+opt=(optimize examples/paper-3.1-lambda10.toml --starts 8 --max-iterations 20)
 o1=$(wall "$qbopt" "${opt[@]}" --threads 1)
 o2=$(wall "$qbopt" "${opt[@]}" --threads 2)
 printf 'optimize --starts 8: 1 thread %.2f s, 2 threads %.2f s: %sx\n' "$o1" "$o2" "$(speedup "$o1" "$o2")"

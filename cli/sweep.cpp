@@ -559,8 +559,8 @@ int sweep_body(const SweepOptions& o, const Ranks& rk) {
   const auto t0 = std::chrono::steady_clock::now();
   Dispatcher dispatch(rk.rank == 0 ? pending : std::vector<std::size_t>{});
   if (rk.rank == 0) {
-    int remote_workers = 0;
 #ifdef QBOPT_HAVE_MPI
+    int remote_workers = 0;  // the other ranks' worker threads
     if (rk.size > 1)
       MPI_Reduce(MPI_IN_PLACE, &remote_workers, 1, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
 #endif
@@ -627,11 +627,15 @@ int run_sweep(const SweepOptions& o) {
     MPI_Comm_free(&node);
   }
 #else
-  if (mpi && std::getenv("OMPI_COMM_WORLD_RANK") && std::string(std::getenv("OMPI_COMM_WORLD_RANK")) != "0") {
-    std::fprintf(stderr, "qbopt: error: this qbopt was built without MPI (QBOPT_MPI=OFF): run "
-                         "one process with --threads instead of mpirun\n");
-    return kBadInput;
-  }
+  // Several copies of a sweep without MPI would each run every task: refuse before any work.
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (mpi && std::getenv(v) && std::atoi(std::getenv(v)) > 1) {
+      const char* r = std::getenv("OMPI_COMM_WORLD_RANK");
+      if (!r || std::string(r) == "0")
+        std::fprintf(stderr, "qbopt: error: this qbopt was built without MPI (QBOPT_MPI=OFF): "
+                             "run one process with --threads instead of mpirun\n");
+      return kBadInput;
+    }
 #endif
   int rc = 1;
   try {
