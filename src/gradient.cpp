@@ -59,21 +59,29 @@ std::size_t cache_bytes(int level) {
 
 }  // namespace
 
-std::size_t checkpoint_segment_bytes() {
-  // The recomputing core writes a segment that the adjoint core reads one segment later, so
-  // two segments are in flight: they should stay in the last-level cache they share, with
-  // room left for the adjoint states and the neighbours: a quarter of L3 (without L3, 8 L2).
-  // Longer segments also amortize the fork/join of the pipeline per segment, which costs far
-  // more than the cache misses when the cores are contended; hence the floor of 4 MiB. VMs
-  // often report the whole package's L3 (hundreds of MiB): the ceiling of 64 MiB keeps
-  // the memory modest. 16 MiB when nothing is known (it measured fastest at N = 150).
-  static const std::size_t bytes = [] {
+std::size_t checkpoint_segment_bytes(bool pipeline) {
+  // One core (no pipeline): the segment just recomputed is read back at once by the adjoint,
+  // so it should still be in the core's own cache: two L2s (the L2 also holds the adjoint
+  // states). At N = 150 on a 1 MiB L2 this gives 11 states; 8-32 measured fastest, 128 3x
+  // slower (bench: BM_Gradient_OneBatch_Serial_Every).
+  static const std::size_t serial = [] {
+    const std::size_t l2 = cache_bytes(2);
+    return l2 ? std::clamp(2 * l2, std::size_t(512) << 10, std::size_t(8) << 20)
+              : std::size_t(2) << 20;
+  }();
+  // Two cores (pipeline): the recomputing core writes a segment that the adjoint core reads
+  // one segment later, so two segments are in flight in the cache the cores share: a quarter
+  // of L3. Long segments also amortize the fork/join of the pipeline per segment, which costs
+  // more than cache misses when the cores are contended: hence the floor of 4 MiB. VMs often
+  // report the whole package's L3 (hundreds of MiB): the ceiling of 64 MiB keeps memory
+  // modest. 16 MiB when nothing is known (90 states, fastest at N = 150 on an idle machine).
+  static const std::size_t pipelined = [] {
     std::size_t b = cache_bytes(3) / 4;
     if (b == 0) b = cache_bytes(2) * 8;
     if (b == 0) return std::size_t(16) << 20;
     return std::clamp(b, std::size_t(4) << 20, std::size_t(64) << 20);
   }();
-  return bytes;
+  return pipeline ? pipelined : serial;
 }
 
 LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Schedule& schedule,
@@ -113,8 +121,9 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   if (stride <= 0) {
     // Segments sized from the caches (checkpoint_segment_bytes): with the two-core pipeline,
     // 90 states (16 MiB) at N = 150 measured fastest for 1000 collisions (22 ms, against
-    // 26 ms with 22 states and 52 ms storing every state, bound by memory bandwidth).
-    stride = std::clamp(static_cast<long>(checkpoint_segment_bytes() / state_bytes), 2L, 128L);
+    // 26 ms with 22 states and 52 ms storing every state, bound by memory bandwidth); on one
+    // core, segments that stay in L2.
+    stride = std::clamp(static_cast<long>(checkpoint_segment_bytes(options_.pipeline) / state_bytes), 2L, 128L);
     // Memory: n/stride checkpoints plus two segments of stride states; when that exceeds the
     // budget, stride = sqrt(n/2) minimizes it (about 2 sqrt(2n) states in all).
     auto states = [&](long s) { return static_cast<std::size_t>(n / s + 1 + 2 * s); };

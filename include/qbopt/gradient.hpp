@@ -56,9 +56,10 @@ class LossEvaluator {
   std::vector<int> batch_of_;        // batch index of each collision
 };
 
-// Bytes of states per automatic checkpoint segment, from this machine's L3 (or L2) cache size:
-// a quarter of L3, within [4 MiB, 64 MiB]; 16 MiB when the cache sizes are unknown.
-std::size_t checkpoint_segment_bytes();
+// Bytes of states per automatic checkpoint segment, from this machine's cache sizes. With the
+// two-core pipeline: a quarter of L3, within [4 MiB, 64 MiB] (16 MiB when unknown); on one
+// core: two L2s, within [512 KiB, 8 MiB] (2 MiB when unknown).
+std::size_t checkpoint_segment_bytes(bool pipeline = true);
 
 // One-shot convenience form of LossEvaluator.
 LossEvaluation evaluate_loss(const CollisionModel& model, const Schedule& schedule,
