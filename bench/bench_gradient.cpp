@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstdio>
 #include <numbers>
 #include <string>
 #include <qbopt/gradient.hpp>
@@ -47,6 +48,10 @@ void BM_Gradient_OneBatch(benchmark::State& s) { run(s, true, false, kAll); }
 void BM_Loss_1000Batches(benchmark::State& s) { run(s, false, true, kAll); }
 void BM_Gradient_1000Batches(benchmark::State& s) { run(s, true, true, kAll); }
 void BM_Gradient_OneBatch_Every(benchmark::State& s) { run(s, true, false, kAll, s.range(1)); }
+// One core only (no recompute/adjoint pipeline), with a given checkpoint stride.
+void BM_Gradient_OneBatch_Serial_Every(benchmark::State& s) {
+  run(s, true, false, kAll, s.range(1), false);
+}
 // One core only (no recompute/adjoint pipeline).
 void BM_Gradient_OneBatch_Serial(benchmark::State& s) { run(s, true, false, kAll, 0, false); }
 // The lossy model (kappa_tau = 1e-3, n_th = 0.1, Poisson arrivals).
@@ -59,13 +64,40 @@ BENCHMARK(BM_Gradient_OneBatch)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecon
 BENCHMARK(BM_Loss_1000Batches)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gradient_1000Batches)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gradient_OneBatch_Serial)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gradient_OneBatch_Serial_Every)
+    ->Args({150, 2})
+    ->Args({150, 4})
+    ->Args({150, 8})
+    ->Args({150, 16})
+    ->Args({150, 32})
+    ->Args({150, 90})
+    ->Args({150, 128})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gradient_OneBatch_Every)
     ->Args({150, 1})
+    ->Args({150, 2})
     ->Args({150, 4})
+    ->Args({150, 8})
+    ->Args({150, 16})
     ->Args({150, 32})
-    ->Args({150, 100})
+    ->Args({150, 64})
+    ->Args({150, 90})
+    ->Args({150, 128})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // The automatic checkpoint stride on this machine (BM_Gradient_OneBatch uses it).
+  for (bool pipeline : {true, false}) {
+    const std::size_t seg = qbopt::checkpoint_segment_bytes(pipeline);
+    std::printf("checkpoint segments (%s): %zu KiB = %zu states at N = 150\n",
+                pipeline ? "2-core pipeline" : "1 core", seg >> 10,
+                seg / (sizeof(double) * 152 * 152));
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -2,7 +2,10 @@
 
 #include <toml++/toml.h>
 
+#include <cstdint>
+#include <fstream>
 #include <sstream>
+#include <type_traits>
 #include <stdexcept>
 #include <vector>
 
@@ -51,6 +54,25 @@ std::string batch_text(const toml::node& v) {
 }  // namespace
 
 void apply_config(CLI::App& sub, const std::string& path) {
+  if (path.size() > 5 && path.substr(path.size() - 5) == ".json") {
+    std::ifstream in(path);
+    if (!in) throw std::invalid_argument("cannot read config '" + path + "'");
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw std::invalid_argument("config '" + path + "' is not valid JSON: " + e.what());
+    }
+    if (!j.is_object()) throw std::invalid_argument("config '" + path + "' must be a JSON object");
+    if (j.contains("command")) {
+      if (j["command"] != sub.get_name())
+        throw std::invalid_argument("config '" + path + "' is for the command " +
+                                    j["command"].dump() + ", not " + sub.get_name());
+      j.erase("command");
+    }
+    apply_json(sub, j, "config '" + path + "'");
+    return;
+  }
   toml::table tbl;
   try {
     tbl = toml::parse_file(path);
@@ -60,6 +82,88 @@ void apply_config(CLI::App& sub, const std::string& path) {
       << e.source().begin.line << ")";
     throw std::invalid_argument(s.str());
   }
+  apply_table(sub, tbl, "config '" + path + "'");
+}
+
+void apply_json(CLI::App& sub, const nlohmann::json& options, const std::string& origin) {
+  nlohmann::json o = options;
+  o.erase("qbopt_version");
+  toml::table t;
+  try {
+    t = to_toml(o);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(origin + ": " + e.what());
+  }
+  apply_table(sub, t, origin);
+}
+
+nlohmann::json to_json(const toml::table& t) {
+  auto value = [](auto&& self, const toml::node& n) -> nlohmann::json {
+    if (auto x = n.as_floating_point()) return x->get();
+    if (auto i = n.as_integer()) return i->get();
+    if (auto b = n.as_boolean()) return b->get();
+    if (auto s = n.as_string()) return s->get();
+    if (auto a = n.as_array()) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& e : *a) j.push_back(self(self, e));
+      return j;
+    }
+    if (auto tb = n.as_table()) {
+      nlohmann::json j = nlohmann::json::object();
+      for (const auto& [k, v] : *tb) j[std::string(k.str())] = self(self, v);
+      return j;
+    }
+    throw std::invalid_argument("dates and times are not configuration values");
+  };
+  return value(value, t);
+}
+
+namespace {
+
+toml::array to_toml_array(const nlohmann::json& j);
+toml::table to_toml_table(const nlohmann::json& j);
+
+// Hands the TOML value of `j` to `put` (integers stay integers).
+template <class Put>
+void put_value(const nlohmann::json& j, Put&& put) {
+  if (j.is_number_integer())
+    put(j.get<std::int64_t>());
+  else if (j.is_number())
+    put(j.get<double>());
+  else if (j.is_boolean())
+    put(j.get<bool>());
+  else if (j.is_string())
+    put(j.get<std::string>());
+  else if (j.is_array())
+    put(to_toml_array(j));
+  else if (j.is_object())
+    put(to_toml_table(j));
+  else
+    throw std::invalid_argument("null is not a configuration value");
+}
+
+toml::array to_toml_array(const nlohmann::json& j) {
+  toml::array a;
+  for (const auto& e : j) put_value(e, [&](auto&& v) { a.push_back(std::move(v)); });
+  return a;
+}
+
+toml::table to_toml_table(const nlohmann::json& j) {
+  toml::table t;
+  for (const auto& [k, v] : j.items())
+    put_value(v, [&, key = k](auto&& x) { t.insert_or_assign(key, std::move(x)); });
+  return t;
+}
+
+}  // namespace
+
+toml::table to_toml(const nlohmann::json& object) {
+  if (!object.is_object()) throw std::invalid_argument("a configuration must be an object");
+  return to_toml_table(object);
+}
+
+void apply_table(CLI::App& sub, const toml::table& tbl, const std::string& origin) {
+  const std::string path = origin;  // error messages below name the origin
   for (const auto& [k, v] : tbl) {
     std::string key(k.str());
     if (key == "model" && v.is_table()) {
@@ -67,7 +171,7 @@ void apply_config(CLI::App& sub, const std::string& path) {
       CLI::Option* model = sub.get_option_no_throw("--model");
       CLI::Option* param = sub.get_option_no_throw("--param");
       if (!model || !param)
-        throw std::invalid_argument("config '" + path + "': this command takes no [model] table");
+        throw std::invalid_argument(path + ": this command takes no [model] table");
       for (const auto& [pk, pv] : *v.as_table()) {
         const std::string name(pk.str());
         const std::string text = scalar_text(pv, "model." + name);
@@ -89,8 +193,7 @@ void apply_config(CLI::App& sub, const std::string& path) {
       if (ch == '_') ch = '-';
     CLI::Option* opt = sub.get_option_no_throw("--" + key);
     if (!opt || key == "help")
-      throw std::invalid_argument("config '" + path + "': unknown key '" + std::string(k.str()) +
-                                  "'");
+      throw std::invalid_argument(path + ": unknown key '" + std::string(k.str()) + "'");
     if (opt->count() > 0) continue;  // the command line overrides the file
     std::vector<std::string> values;
     if (const toml::array* arr = v.as_array()) {
@@ -103,8 +206,7 @@ void apply_config(CLI::App& sub, const std::string& path) {
     try {
       opt->run_callback();
     } catch (const CLI::Error& e) {
-      throw std::invalid_argument("config '" + path + "': key '" + std::string(k.str()) +
-                                  "': " + e.what());
+      throw std::invalid_argument(path + ": key '" + std::string(k.str()) + "': " + e.what());
     }
   }
 }

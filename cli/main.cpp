@@ -19,6 +19,8 @@
 #include "json_io.hpp"
 #include "reproduce.hpp"
 #include "spectrum.hpp"
+#include "sweep.hpp"
+#include "task.hpp"
 
 using json = nlohmann::json;
 
@@ -121,10 +123,41 @@ int check_leakage(double leak, const Common& c) {
   return 0;
 }
 
-int run_simulate(Common& c, int samples) {
-  c.finish();
+void check_samples(int samples) {
   if (samples < 2)
     throw std::invalid_argument("--samples must be >= 2, got " + std::to_string(samples));
+}
+
+// The simulate command's result (its --out JSON document), after c.finish().
+json simulate_json(const Common& c, int samples, const RunContext& ctx) {
+  const auto model = c.config.make();
+  SimulateOptions opt;
+  opt.samples = samples;
+  opt.progress = ctx.quiet ? [](long, long) { return !interrupted(); } : progress_reporter("simulate");
+  const auto t0 = std::chrono::steady_clock::now();
+  Trajectory tr = simulate(*model, c.schedule, opt);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const long done = static_cast<long>(tr.energy.size()) - 1;
+  const State& s = tr.final_state;
+  json cfg = c.config_json("simulate");
+  cfg["samples"] = samples;
+  json out = {{"config", cfg},
+              {"trajectory", samples_json(tr.samples)},
+              {"final",
+               {{"k", done},
+                {"energy", energy(s)},
+                {"ergotropy", ergotropy(s)},
+                {"purity", purity(s)},
+                {"leakage", leakage(s)},
+                {"populations", populations(s)}}},
+              {"seconds", secs}};
+  if (done < c.schedule.collisions()) out["interrupted"] = true;
+  return out;
+}
+
+int run_simulate(Common& c, int samples) {
+  c.finish();
+  check_samples(samples);
   const std::string ext = extension(c.out);
   std::unique_ptr<AtomicFile> file;
   if (!c.out.empty()) {
@@ -132,51 +165,34 @@ int run_simulate(Common& c, int samples) {
       throw std::invalid_argument("--out '" + c.out + "' must end in .json or .csv");
     file = std::make_unique<AtomicFile>(c.out);  // fails now, before the run, if unwritable
   }
-  const auto model = c.config.make();
-  SimulateOptions opt;
-  opt.samples = samples;
-  opt.progress = progress_reporter("simulate");
-  const auto t0 = std::chrono::steady_clock::now();
-  Trajectory tr = simulate(*model, c.schedule, opt);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const long done = static_cast<long>(tr.energy.size()) - 1;
-  const State& s = tr.final_state;
-  const double E = energy(s), W = ergotropy(s), P = purity(s), L = leakage(s);
+  json out = simulate_json(c, samples, {});
+  const json& t = out["trajectory"];
+  const std::size_t rows = t["k"].size();
+  const bool partial = out.contains("interrupted");
 
   std::printf("%10s %12s %12s %12s %12s\n", "k", "energy", "ergotropy", "purity", "leakage");
-  for (const auto& x : tr.samples)
-    std::printf("%10ld %12.6f %12.6f %12.6f %12.3e\n", x.k, x.energy, x.ergotropy, x.purity,
-                x.leakage);
-  std::printf("%ld collisions at N = %d in %.3f s%s\n", done, c.nc, secs,
-              done < c.schedule.collisions() ? " (interrupted: partial result)" : "");
+  for (std::size_t i = 0; i < rows; ++i)
+    std::printf("%10ld %12.6f %12.6f %12.6f %12.3e\n", t["k"][i].get<long>(),
+                t["energy"][i].get<double>(), t["ergotropy"][i].get<double>(),
+                t["purity"][i].get<double>(), t["leakage"][i].get<double>());
+  std::printf("%ld collisions at N = %d in %.3f s%s\n", out["final"]["k"].get<long>(), c.nc,
+              out["seconds"].get<double>(), partial ? " (interrupted: partial result)" : "");
 
   if (file) {
     auto& o = file->stream();
     if (ext == ".csv") {
       o << "k,energy,ergotropy,purity,leakage\n";
-      for (const auto& x : tr.samples)
-        o << x.k << ',' << x.energy << ',' << x.ergotropy << ',' << x.purity << ',' << x.leakage
-          << '\n';
+      for (std::size_t i = 0; i < rows; ++i)
+        o << t["k"][i].get<long>() << ',' << t["energy"][i].get<double>() << ','
+          << t["ergotropy"][i].get<double>() << ',' << t["purity"][i].get<double>() << ','
+          << t["leakage"][i].get<double>() << '\n';
     } else {
-      const json t = samples_json(tr.samples);
-      json cfg = c.config_json("simulate");
-      cfg["samples"] = samples;
-      json out = {{"config", cfg},
-                  {"trajectory", t},
-                  {"final",
-                   {{"k", done},
-                    {"energy", E},
-                    {"ergotropy", W},
-                    {"purity", P},
-                    {"leakage", L},
-                    {"populations", populations(s)}}}};
-      if (done < c.schedule.collisions()) out["interrupted"] = true;
       o << out.dump(1) << '\n';
     }
     file->commit();
   }
-  if (done < c.schedule.collisions()) return kInterrupted;
-  return check_leakage(L, c);
+  if (partial) return kInterrupted;
+  return check_leakage(out["final"]["leakage"].get<double>(), c);
 }
 
 // Options of the loss and optimize commands.
@@ -212,47 +228,59 @@ std::unique_ptr<AtomicFile> open_json_out(const std::string& out) {
   return std::make_unique<AtomicFile>(out);
 }
 
-int run_loss(Common& c, const LossOpts& lo, bool with_gradient) {
-  c.finish();
+// The loss command's result (its --out JSON document), after c.finish().
+json loss_json(const Common& c, const LossOpts& lo, bool with_gradient, const RunContext& ctx) {
   auto merit = make_figure_of_merit(lo.loss, lo.settings());
-  auto file = open_json_out(c.out);
   const auto model = c.config.make();
   GradientOptions opt;
   opt.gradient = with_gradient;
   opt.parameters = with_gradient;
+  opt.pipeline = ctx.threads != 1;
   const LossEvaluation le = evaluate_loss(*model, c.schedule, *merit, opt);
   json cfg = c.config_json("loss");
   lo.to(cfg);
   json out = result_numbers(le);
   out["config"] = cfg;
-  std::printf("loss %.10f  ergotropy %.6f  penalty %.6g\n", le.merit.value, le.merit.ergotropy,
-              le.merit.penalty);
   if (with_gradient) {
     json gr = json::array();
+    for (const auto& row : le.batches) gr.push_back(row);
+    out["gradient"] = gr;
+    json mg = json::object();
     const ModelSpec& spec = c.config.spec();
-    for (std::size_t b = 0; b < le.batches.size(); ++b) {
-      gr.push_back(le.batches[b]);
+    for (std::size_t j = 0; j < spec.parameters.size(); ++j)
+      if (!spec.parameters[j].is_choice()) mg[spec.parameters[j].name] = le.parameters[j];
+    out["model_gradient"] = mg;
+  }
+  return out;
+}
+
+int run_loss(Common& c, const LossOpts& lo, bool with_gradient) {
+  c.finish();
+  make_figure_of_merit(lo.loss, lo.settings());  // bad settings fail before the file is made
+  auto file = open_json_out(c.out);
+  const json out = loss_json(c, lo, with_gradient, {});
+  std::printf("loss %.10f  ergotropy %.6f  penalty %.6g\n", out["loss"].get<double>(),
+              out["ergotropy"].get<double>(), out["penalty"].get<double>());
+  if (with_gradient) {
+    const ModelSpec& spec = c.config.spec();
+    const json& gr = out["gradient"];
+    for (std::size_t b = 0; b < gr.size(); ++b) {
       std::printf("batch %zu:", b + 1);
       int pos = 0;
       for (int i = 0; i < static_cast<int>(spec.controls.size()); ++i)
         if (c.schedule.batches()[b].qubit.carries(i))
-          std::printf("  dL/d%s %.10g", spec.controls[i].name.c_str(), le.batches[b][pos++]);
+          std::printf("  dL/d%s %.10g", spec.controls[i].name.c_str(), gr[b][pos++].get<double>());
       std::printf("\n");
     }
-    out["gradient"] = gr;
-    json mg = json::object();
-    for (std::size_t j = 0; j < spec.parameters.size(); ++j) {
-      if (spec.parameters[j].is_choice()) continue;
-      mg[spec.parameters[j].name] = le.parameters[j];
-      std::printf("dL/d%s %.10g\n", spec.parameters[j].name.c_str(), le.parameters[j]);
-    }
-    out["model_gradient"] = mg;
+    for (const auto& p : spec.parameters)  // in the model's order
+      if (!p.is_choice())
+        std::printf("dL/d%s %.10g\n", p.name.c_str(), out["model_gradient"][p.name].get<double>());
   }
   if (file) {
     file->stream() << out.dump(1) << '\n';
     file->commit();
   }
-  return check_leakage(le.final_leakage, c);
+  return check_leakage(out["leakage"].get<double>(), c);
 }
 
 struct OptOpts {
@@ -264,6 +292,7 @@ struct OptOpts {
   CLI::Option* free_g_option = nullptr;
   std::vector<double> g_range{0.1, 2.0};
   bool progress = false;
+  int threads = 0;  // cores for the starts: 0 = all
   void add_to(CLI::App& app) {
     app.add_option("--starts", starts, "number of starting points (the given one, then random)")
         ->capture_default_str();
@@ -282,6 +311,11 @@ struct OptOpts {
         ->delimiter(',')
         ->expected(2)
         ->capture_default_str();
+    app.add_option("--threads", threads,
+                   "cores on which the starts run in parallel (0 = all; 1 = one core, no "
+                   "pipelined gradient)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     app.add_flag("--progress", progress,
                  "print a line per iteration even when stderr is not a terminal");
   }
@@ -295,27 +329,33 @@ struct OptOpts {
   }
 };
 
-int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
-  c.finish();
-  auto merit = make_figure_of_merit(lo.loss, lo.settings());
+OptimizeSettings optimize_settings(const OptOpts& oo) {
   OptimizeSettings st;
   st.starts = oo.starts;
   st.seed = oo.seed;
   st.max_iterations = oo.max_iterations;
   st.epsilon = oo.epsilon;
+  st.threads = oo.threads;
   const std::string mode = oo.free_g_mode();
   if (mode == "global") st.free_parameters.push_back("g");
   if (mode == "batch") st.free_controls.push_back("g");
   st.ranges["g"] = {oo.g_range.at(0), oo.g_range.at(1)};
   st.validate();
-  auto file = open_json_out(c.out);
-  const bool show = oo.progress || stderr_is_terminal();
+  return st;
+}
+
+// The optimize command's result (its --out JSON document), after c.finish().
+json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const RunContext& ctx) {
+  auto merit = make_figure_of_merit(lo.loss, lo.settings());
+  OptimizeSettings st = optimize_settings(oo);
+  if (ctx.threads > 0) st.threads = ctx.threads;
+  const std::string mode = oo.free_g_mode();
+  const bool show = !ctx.quiet && (oo.progress || stderr_is_terminal());
   IterationCallback cb = [show](int start, int it, double loss) {
     if (show) std::fprintf(stderr, "start %d  iteration %3d  loss %.10f\n", start + 1, it, loss);
     return !interrupted();
   };
   OptimizeResult r = optimize(c.config, c.schedule, *merit, st, cb);
-  const int leak_rc = check_leakage(r.best.final_leakage, c);
   const ModelSpec& spec = c.config.spec();
   const int gi = spec.parameter_index("g");
 
@@ -362,23 +402,38 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   out["message"] = r.message;
   out["leakage"] = r.best.final_leakage;
   out["starts"] = starts;
-  for (std::size_t b = 0; b < r.schedule.batches().size(); ++b) {
-    const auto& x = r.schedule.batches()[b];
-    std::printf("batch %zu: c = %.4f  q = %.4f", b + 1, x.qubit.c, x.qubit.q);
-    for (int i = 2; i < static_cast<int>(spec.controls.size()); ++i)
-      if (x.qubit.carries(i)) std::printf("  %s = %.4f", spec.controls[i].name.c_str(), x.qubit.control(i));
-    std::printf("  count = %ld%s\n", x.count, x.fixed ? " (fixed)" : "");
+  return out;
+}
+
+int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
+  c.finish();
+  make_figure_of_merit(lo.loss, lo.settings());  // bad settings fail before the file is made
+  optimize_settings(oo);
+  auto file = open_json_out(c.out);
+  const json out = optimize_json(c, lo, oo, {});
+  const int leak_rc = check_leakage(out["leakage"].get<double>(), c);
+  const ModelSpec& spec = c.config.spec();
+  const json& params = out["params"];
+  for (std::size_t b = 0; b < params.size(); ++b) {
+    const json& x = params[b];
+    std::printf("batch %zu: c = %.4f  q = %.4f", b + 1, x["c"].get<double>(), x["q"].get<double>());
+    for (std::size_t i = 2; i < spec.controls.size(); ++i)
+      if (x.contains(spec.controls[i].name))
+        std::printf("  %s = %.4f", spec.controls[i].name.c_str(),
+                    x[spec.controls[i].name].get<double>());
+    std::printf("  count = %ld%s\n", x["count"].get<long>(), x["fixed"].get<bool>() ? " (fixed)" : "");
   }
-  if (mode == "global") std::printf("g = %.6f\n", r.parameters[gi]);
+  if (oo.free_g_mode() == "global") std::printf("g = %.6f\n", out["g"].get<double>());
   std::printf(
       "loss %.10f  ergotropy %.6f  penalty %.6g  (%d iterations, %d evaluations, %.2f s, %s)\n",
-      r.best.merit.value, r.best.merit.ergotropy, r.best.merit.penalty, r.iterations, r.evaluations,
-      r.seconds, to_string(r.status));
+      out["loss"].get<double>(), out["ergotropy"].get<double>(), out["penalty"].get<double>(),
+      out["iterations"].get<int>(), out["evaluations"].get<int>(), out["seconds"].get<double>(),
+      out["status"].get<std::string>().c_str());
   if (file) {
     file->stream() << out.dump(1) << '\n';
     file->commit();
   }
-  if (r.status == OptimizeStatus::interrupted) return kInterrupted;
+  if (out["status"] == "interrupted") return kInterrupted;
   return leak_rc;
 }
 
@@ -474,39 +529,116 @@ int run_models(bool as_json) {
   return 0;
 }
 
-int main(int argc, char** argv) {
-  CLI::App app{"qbopt: simulate and optimize the charging of a micromaser quantum battery"};
-  app.set_version_flag("--version", std::string("qbopt ") + qbopt::version);
-  app.require_subcommand(1);
-
+// The commands a sweep task can run, with their options declared on CLI11 subcommands of
+// `app`: the command line and sweep tasks go through the same options, checks and code.
+struct TaskCommands {
   Common sim_c;
   int samples = 50;
-  auto* sim = app.add_subcommand("simulate", "run a charging schedule and record E, W, P, leakage");
-  sim_c.add_to(*sim);
-  sim->add_option("--samples", samples, "number of log-spaced sample points (>= 2)");
+  std::string sim_config;
+  CLI::App* sim;
 
   Common loss_c;
   LossOpts loss_o;
   bool with_gradient = false;
   std::string loss_config;
-  auto* loss = app.add_subcommand(
-      "loss", "evaluate a figure of merit (Eq. (11) by default) and its gradient");
-  loss_c.add_to(*loss);
-  loss_o.add_to(*loss);
-  loss->add_flag("--gradient", with_gradient, "also write dL/d(c, q) of every batch");
-  loss->add_option("config", loss_config,
-                   "TOML file with any of these options (flags override it)");
+  CLI::App* loss;
 
   Common opt_c;
   LossOpts opt_l;
   OptOpts opt_o;
   std::string opt_config;
-  auto* opt = app.add_subcommand(
-      "optimize", "minimize the loss over the free (c, q) of the batches with L-BFGS-B");
-  opt_c.add_to(*opt);
-  opt_l.add_to(*opt);
-  opt_o.add_to(*opt);
-  opt->add_option("config", opt_config, "TOML file with any of these options (flags override it)");
+  CLI::App* opt;
+
+  explicit TaskCommands(CLI::App& app) {
+    sim = app.add_subcommand("simulate", "run a charging schedule and record E, W, P, leakage");
+    sim_c.add_to(*sim);
+    sim->add_option("--samples", samples, "number of log-spaced sample points (>= 2)");
+    sim->add_option("config", sim_config,
+                    "TOML (or JSON) file with any of these options (flags override it)");
+
+    loss = app.add_subcommand(
+        "loss", "evaluate a figure of merit (Eq. (11) by default) and its gradient");
+    loss_c.add_to(*loss);
+    loss_o.add_to(*loss);
+    loss->add_flag("--gradient", with_gradient, "also write dL/d(c, q) of every batch");
+    loss->add_option("config", loss_config,
+                     "TOML (or JSON) file with any of these options (flags override it)");
+
+    opt = app.add_subcommand(
+        "optimize", "minimize the loss over the free (c, q) of the batches with L-BFGS-B");
+    opt_c.add_to(*opt);
+    opt_l.add_to(*opt);
+    opt_o.add_to(*opt);
+    opt->add_option("config", opt_config,
+                    "TOML (or JSON) file with any of these options (flags override it)");
+  }
+  TaskCommands(const TaskCommands&) = delete;  // the options point into this object
+
+  CLI::App* find(const std::string& command) const {
+    if (command == "simulate") return sim;
+    if (command == "loss") return loss;
+    if (command == "optimize") return opt;
+    throw std::invalid_argument("command '" + command +
+                                "' cannot be swept (known: simulate, loss, optimize)");
+  }
+  // Everything the command checks before it starts computing.
+  void check(const std::string& command) {
+    if (command == "simulate") {
+      sim_c.finish();
+      check_samples(samples);
+    } else if (command == "loss") {
+      loss_c.finish();
+      make_figure_of_merit(loss_o.loss, loss_o.settings());
+    } else {
+      opt_c.finish();
+      make_figure_of_merit(opt_l.loss, opt_l.settings());
+      optimize_settings(opt_o);
+    }
+  }
+  json compute(const std::string& command, const RunContext& ctx) {
+    if (command == "simulate") return simulate_json(sim_c, samples, ctx);
+    if (command == "loss") return loss_json(loss_c, loss_o, with_gradient, ctx);
+    return optimize_json(opt_c, opt_l, opt_o, ctx);
+  }
+};
+
+// A task's command, after its options went onto a fresh set of subcommands.
+std::string load_task(const json& task, TaskCommands& tc) {
+  if (!task.is_object() || !task.contains("command") || !task["command"].is_string())
+    throw std::invalid_argument("a task needs a \"command\" (simulate, loss or optimize)");
+  const std::string command = task["command"];
+  json options = task;
+  options.erase("command");
+  // The sweep owns the output and the cores.
+  for (const char* key : {"out", "threads"})
+    if (options.contains(key))
+      throw std::invalid_argument(std::string("key '") + key + "' is set by the sweep, not a task");
+  apply_json(*tc.find(command), options, "task");
+  return command;
+}
+
+void check_task(const json& task) {
+  CLI::App app;
+  TaskCommands tc(app);
+  const std::string command = load_task(task, tc);
+  tc.check(command);
+}
+
+json run_task(const json& task, const RunContext& ctx) {
+  CLI::App app;
+  TaskCommands tc(app);
+  const std::string command = load_task(task, tc);
+  tc.check(command);
+  return tc.compute(command, ctx);
+}
+
+int run_main(int argc, char** argv) {
+  CLI::App app{"qbopt: simulate and optimize the charging of a micromaser quantum battery"};
+  app.set_version_flag("--version", std::string("qbopt ") + qbopt::version);
+  app.require_subcommand(1);
+
+  TaskCommands tc(app);
+  CLI::App *sim = tc.sim, *loss = tc.loss, *opt = tc.opt;
 
   Common st_c;
   std::vector<double> wigner_grid;
@@ -515,6 +647,20 @@ int main(int argc, char** argv) {
   st_c.add_to(*st);
   st->add_option("--wigner", wigner_grid, "Wigner grid xmin,xmax,points (same for x and p)")
       ->delimiter(',');
+
+  SweepOptions sweep_o;
+  auto* sweep = app.add_subcommand(
+      "sweep", "run simulate/loss/optimize over many configurations in parallel (threads, MPI)");
+  sweep->add_option("config", sweep_o.file, "sweep file (TOML): a configuration, command, [sweep]")
+      ->required();
+  sweep->add_option("--out", sweep_o.out, "results, one JSON line per task (resumed if present)");
+  sweep->add_option("--threads", sweep_o.threads,
+                    "tasks at a time on each process (default: the cores, shared among the MPI "
+                    "ranks on a machine)")
+      ->check(CLI::NonNegativeNumber);
+  sweep->add_flag("--restart", sweep_o.restart,
+                  "discard the lines of --out when they come from a different sweep");
+  sweep->add_flag("--list", sweep_o.list, "print the expanded tasks as JSON lines and stop");
 
   bool models_json = false;
   auto* models = app.add_subcommand("models", "list the battery models and their parameters");
@@ -559,13 +705,19 @@ int main(int argc, char** argv) {
   }
   install_interrupt_handler();
   try {
-    if (*loss && !loss_config.empty()) apply_config(*loss, loss_config);
-    if (*opt && !opt_config.empty()) apply_config(*opt, opt_config);
-    if (*sim) return run_simulate(sim_c, samples);
-    if (*loss) return run_loss(loss_c, loss_o, with_gradient);
-    if (*opt) return run_optimize(opt_c, opt_l, opt_o);
+    if (*sim && !tc.sim_config.empty()) apply_config(*sim, tc.sim_config);
+    if (*loss && !tc.loss_config.empty()) apply_config(*loss, tc.loss_config);
+    if (*opt && !tc.opt_config.empty()) apply_config(*opt, tc.opt_config);
+    if (*sim) return run_simulate(tc.sim_c, tc.samples);
+    if (*loss) return run_loss(tc.loss_c, tc.loss_o, tc.with_gradient);
+    if (*opt) return run_optimize(tc.opt_c, tc.opt_l, tc.opt_o);
     if (*st) return run_state(st_c, wigner_grid);
     if (*rep) return run_reproduce(rep_o);
+    if (*sweep) {
+      if (sweep_o.out.empty() && !sweep_o.list)
+        throw std::invalid_argument("sweep needs --out FILE.jsonl");
+      return run_sweep(sweep_o);
+    }
     if (*models) return run_models(models_json);
     if (*spec) {
       spec_m.finish_model();
@@ -588,4 +740,4 @@ int main(int argc, char** argv) {
 
 }  // namespace qbopt::cli
 
-int main(int argc, char** argv) { return qbopt::cli::main(argc, argv); }
+int main(int argc, char** argv) { return qbopt::cli::run_main(argc, argv); }

@@ -5,6 +5,7 @@ packages=(
   cmake g++ make
   libeigen3-dev liblbfgspp-dev libspectra-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libbenchmark-dev
+  libopenmpi-dev openmpi-bin  # qbopt sweep across machines (mpirun); optional: QBOPT_MPI=OFF builds without
   libopenblas0-pthread  # NumPy on OpenBLAS, as in the paper (peer benchmarks)
   python3-venv python3-pip python3-setuptools python3-wheel  # pip install of the package (pyproject.toml)
   pybind11-dev python3-dev python3-numpy python3-scipy python3-matplotlib python3-qutip python3-pytest

@@ -1,6 +1,10 @@
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <fstream>
+#include <string>
 #include <qbopt/gradient.hpp>
 #include <qbopt/observables.hpp>
 #include <stdexcept>
@@ -32,7 +36,53 @@ void ensure_states(std::vector<State>& v, std::size_t count, int N) {
 
 void copy_state(const State& from, State& to) { to = from; }
 
+// Size of cache `level` in bytes from sysconf, else from sysfs ("32768K"); 0 when unknown.
+std::size_t cache_bytes(int level) {
+  long v = -1;
+#if defined(_SC_LEVEL2_CACHE_SIZE) && defined(_SC_LEVEL3_CACHE_SIZE)
+  v = sysconf(level == 2 ? _SC_LEVEL2_CACHE_SIZE : _SC_LEVEL3_CACHE_SIZE);
+#endif
+  if (v > 0) return static_cast<std::size_t>(v);
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
+    std::ifstream lv(dir + "/level"), sz(dir + "/size");
+    int l = 0;
+    std::string text;
+    if (!(lv >> l) || l != level || !(sz >> text) || text.empty()) continue;
+    std::size_t bytes = std::stoul(text);
+    if (text.back() == 'K') bytes <<= 10;
+    if (text.back() == 'M') bytes <<= 20;
+    return bytes;
+  }
+  return 0;
+}
+
 }  // namespace
+
+std::size_t checkpoint_segment_bytes(bool pipeline) {
+  // One core (no pipeline): the segment just recomputed is read back at once by the adjoint,
+  // so it should still be in the core's own cache: two L2s (the L2 also holds the adjoint
+  // states). At N = 150 on a 1 MiB L2 this gives 11 states; 8-32 measured fastest, 128 3x
+  // slower (bench: BM_Gradient_OneBatch_Serial_Every).
+  static const std::size_t serial = [] {
+    const std::size_t l2 = cache_bytes(2);
+    return l2 ? std::clamp(2 * l2, std::size_t(512) << 10, std::size_t(8) << 20)
+              : std::size_t(2) << 20;
+  }();
+  // Two cores (pipeline): the recomputing core writes a segment that the adjoint core reads
+  // one segment later, so two segments are in flight in the cache the cores share: a quarter
+  // of L3. Long segments also amortize the fork/join of the pipeline per segment, which costs
+  // more than cache misses when the cores are contended: hence the floor of 4 MiB. VMs often
+  // report the whole package's L3 (hundreds of MiB): the ceiling of 64 MiB keeps memory
+  // modest. 16 MiB when nothing is known (90 states, fastest at N = 150 on an idle machine).
+  static const std::size_t pipelined = [] {
+    std::size_t b = cache_bytes(3) / 4;
+    if (b == 0) b = cache_bytes(2) * 8;
+    if (b == 0) return std::size_t(16) << 20;
+    return std::clamp(b, std::size_t(4) << 20, std::size_t(64) << 20);
+  }();
+  return pipeline ? pipelined : serial;
+}
 
 LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Schedule& schedule,
                                          const FigureOfMerit& merit) {
@@ -69,10 +119,11 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   const std::size_t state_bytes = sizeof(double) * static_cast<std::size_t>(N + 2) * (N + 2);
   long stride = options_.checkpoint_every;
   if (stride <= 0) {
-    // Segments of ~16 MiB of states (90 at N = 150): with the two-core pipeline this measured
-    // fastest for 1000 collisions at N = 150 (22 ms, against 26 ms with 22 states and 52 ms
-    // storing every state, which is bound by memory bandwidth).
-    stride = std::clamp(static_cast<long>((std::size_t(16) << 20) / state_bytes), 2L, 128L);
+    // Segments sized from the caches (checkpoint_segment_bytes): with the two-core pipeline,
+    // 90 states (16 MiB) at N = 150 measured fastest for 1000 collisions (22 ms, against
+    // 26 ms with 22 states and 52 ms storing every state, bound by memory bandwidth); on one
+    // core, segments that stay in L2.
+    stride = std::clamp(static_cast<long>(checkpoint_segment_bytes(options_.pipeline) / state_bytes), 2L, 128L);
     // Memory: n/stride checkpoints plus two segments of stride states; when that exceeds the
     // budget, stride = sqrt(n/2) minimizes it (about 2 sqrt(2n) states in all).
     auto states = [&](long s) { return static_cast<std::size_t>(n / s + 1 + 2 * s); };

@@ -1,13 +1,19 @@
 #include <LBFGSB.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <optional>
 #include <cmath>
 #include <limits>
 #include <qbopt/optimize.hpp>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace qbopt {
 
@@ -24,6 +30,7 @@ void OptimizeSettings::validate() const {
   if (max_linesearch < 1) throw bad("max_linesearch", max_linesearch, ">= 1");
   if (restarts < 0) throw bad("restarts", restarts, ">= 0");
   if (starts < 1) throw bad("starts", starts, ">= 1");
+  if (threads < 0) throw bad("threads", threads, ">= 0");
   for (const auto& [name, r] : ranges)
     if (!(std::isfinite(r.first) && std::isfinite(r.second) && r.first < r.second))
       throw std::invalid_argument("the range of " + name + " must be finite with min < max, got " +
@@ -70,14 +77,16 @@ struct NonFinite : std::exception {
 class Objective {
  public:
   Objective(const ModelConfig& m, const Schedule& s, const std::vector<Slot>& slots,
-            const FigureOfMerit& merit, LossEvaluator& ev, const IterationCallback& cb, int start)
+            const FigureOfMerit& merit, LossEvaluator& ev, const IterationCallback& cb, int start,
+            std::atomic<bool>* stop = nullptr)
       : model_(m),
         base_(s),
         slots_(slots),
         merit_(merit),
         ev_(ev),
         cb_(cb),
-        start_(start) {}
+        start_(start),
+        stop_(stop) {}
 
   void decode(const Eigen::VectorXd& x, Schedule& s, std::vector<double>& values) const {
     s = base_;
@@ -94,6 +103,7 @@ class Objective {
   }
 
   double operator()(const Eigen::VectorXd& x, Eigen::VectorXd& grad) {
+    if (stop_ && stop_->load()) throw Stop{};  // another start was stopped
     Schedule s;
     std::vector<double> values;
     decode(x, s, values);
@@ -137,7 +147,10 @@ class Objective {
   void end_iteration() {
     history.push_back(last_f_);
     anchor_ = last_x_;
-    if (cb_ && !cb_(start_, static_cast<int>(history.size()) - 1, last_f_)) throw Stop{};
+    if (cb_ && !cb_(start_, static_cast<int>(history.size()) - 1, last_f_)) {
+      if (stop_) stop_->store(true);
+      throw Stop{};
+    }
   }
   // The last iteration ends with the run (reported, but it can no longer be stopped).
   void finish() {
@@ -159,6 +172,7 @@ class Objective {
   LossEvaluator& ev_;
   const IterationCallback& cb_;
   int start_;
+  std::atomic<bool>* stop_;
   Eigen::VectorXd anchor_, last_x_;
   double last_f_ = 0;
 };
@@ -222,14 +236,27 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
     x0[i] = std::clamp(v, lb[i], ub[i]);
   }
 
-  GradientOptions gopt;
-  gopt.parameters = !settings.free_parameters.empty();
-  LossEvaluator ev(gopt);
+  // Every start's initial point, drawn up front in start order: the same for any threads.
   std::mt19937_64 rng(settings.seed);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<Eigen::VectorXd> initial(static_cast<std::size_t>(settings.starts), x0);
+  for (int s = 1; s < settings.starts; ++s)
+    for (int i = 0; i < dim; ++i) initial[s][i] = lb[i] + (ub[i] - lb[i]) * unit(rng);
+
+#ifdef _OPENMP
+  const int cores = settings.threads > 0 ? settings.threads : omp_get_max_threads();
+#else
+  const int cores = 1;
+#endif
+  const int threads = dim > 0 ? std::max(1, std::min(cores, settings.starts)) : 1;
+  GradientOptions gopt;
+  gopt.parameters = !settings.free_parameters.empty();
+  // The two-core gradient pipeline only when one start has the machine to itself.
+  gopt.pipeline = threads == 1 && settings.threads != 1;
+  LossEvaluator ev(gopt);
   double best = std::numeric_limits<double>::infinity();
   Eigen::VectorXd best_x = x0;
-  bool stopped = false;
+  std::atomic<bool> stop{false};
 
   if (dim > 0) {
     LBFGSpp::LBFGSBParam<double> param;  // kept alive for the solver, which holds a reference
@@ -239,62 +266,86 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
     param.delta = settings.delta;
     param.max_iterations = settings.max_iterations;
     param.max_linesearch = settings.max_linesearch;
-    for (int s = 0; s < settings.starts && !stopped; ++s) {
-      Eigen::VectorXd x = x0;
-      if (s > 0)
-        for (int i = 0; i < dim; ++i) x[i] = lb[i] + (ub[i] - lb[i]) * unit(rng);
-      Objective obj(model, start, slots, merit, ev, callback, s);
-      LBFGSpp::LBFGSBSolver<double> solver(param);
-      StartResult sr;
-      sr.initial.assign(x.data(), x.data() + dim);
-      double fx = 0;
-      // A failed line search (the |dE/dk| penalty makes the landscape kinked) restarts the
-      // solver from the best point with a fresh Hessian model, while that still gains.
-      for (int restart = 0; restart <= settings.restarts; ++restart) {
-        const double before = obj.best_f;
-        try {
-          sr.iterations += solver.minimize(obj, x, fx, lb, ub);
-          sr.status = sr.iterations >= settings.max_iterations ? OptimizeStatus::max_iterations
-                                                               : OptimizeStatus::converged;
-          sr.message.clear();
-          break;
-        } catch (const Stop&) {
-          sr.status = OptimizeStatus::interrupted;
-          stopped = true;
-          break;
-        } catch (const std::runtime_error& e) {
-          // LBFGSpp's line-search failures (runtime_error, logic_error): non-convergence is
-          // a result, so keep the best point seen and say why it stopped.
-          sr.status = OptimizeStatus::line_search_failed;
-          sr.message = e.what();
-        } catch (const std::logic_error& e) {
-          sr.status = OptimizeStatus::line_search_failed;
-          sr.message = e.what();
+    struct Done {
+      StartResult result;
+      std::vector<double> history;
+      Eigen::VectorXd best_x;
+    };
+    std::vector<std::optional<Done>> done(static_cast<std::size_t>(settings.starts));
+    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(settings.starts));
+    // Each start is independent given its initial point: dynamic hand-out over the threads,
+    // each start with its own evaluator (its state storage is not shareable).
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+    for (int s = 0; s < settings.starts; ++s) {
+      if (stop.load()) continue;  // stopped: later starts do not begin
+      try {
+        LossEvaluator own(gopt);
+        Eigen::VectorXd x = initial[s];
+        Objective obj(model, start, slots, merit, threads > 1 ? own : ev, callback, s, &stop);
+        LBFGSpp::LBFGSBSolver<double> solver(param);
+        StartResult sr;
+        sr.initial.assign(x.data(), x.data() + dim);
+        double fx = 0;
+        // A failed line search (the |dE/dk| penalty makes the landscape kinked) restarts the
+        // solver from the best point with a fresh Hessian model, while that still gains.
+        for (int restart = 0; restart <= settings.restarts; ++restart) {
+          const double before = obj.best_f;
+          try {
+            sr.iterations += solver.minimize(obj, x, fx, lb, ub);
+            sr.status = sr.iterations >= settings.max_iterations ? OptimizeStatus::max_iterations
+                                                                 : OptimizeStatus::converged;
+            sr.message.clear();
+            break;
+          } catch (const Stop&) {
+            sr.status = OptimizeStatus::interrupted;
+            stop.store(true);
+            break;
+          } catch (const std::runtime_error& e) {
+            // LBFGSpp's line-search failures (runtime_error, logic_error): non-convergence is
+            // a result, so keep the best point seen and say why it stopped.
+            sr.status = OptimizeStatus::line_search_failed;
+            sr.message = e.what();
+          } catch (const std::logic_error& e) {
+            sr.status = OptimizeStatus::line_search_failed;
+            sr.message = e.what();
+          }
+          if (obj.best_x.size() == 0) break;  // not a single evaluation succeeded
+          const bool gained = !std::isfinite(before) ||
+                              obj.best_f < before - settings.delta * std::max(1.0, std::abs(before));
+          if (!gained || restart == settings.restarts) break;
+          x = obj.best_x;
         }
-        if (obj.best_x.size() == 0) break;  // not a single evaluation succeeded
-        const bool gained = !std::isfinite(before) ||
-                            obj.best_f < before - settings.delta * std::max(1.0, std::abs(before));
-        if (!gained || restart == settings.restarts) break;
-        x = obj.best_x;
+        obj.finish();
+        // After a thrown line search the solver reports no count: use the iterations observed.
+        sr.iterations = std::max(sr.iterations, static_cast<int>(obj.history.size()) - 1);
+        sr.evaluations = obj.evaluations;
+        sr.loss = obj.best_f;
+        obj.decode(obj.best_x.size() ? obj.best_x : x0, sr.schedule, sr.parameters);
+        done[s] = Done{std::move(sr), obj.history, obj.best_x};
+      } catch (...) {
+        errors[s] = std::current_exception();
+        stop.store(true);
       }
-      obj.finish();
-      // After a thrown line search the solver reports no count: use the iterations observed.
-      sr.iterations = std::max(sr.iterations, static_cast<int>(obj.history.size()) - 1);
-      sr.evaluations = obj.evaluations;
-      sr.loss = obj.best_f;
-      obj.decode(obj.best_x.size() ? obj.best_x : x0, sr.schedule, sr.parameters);
+    }
+    for (const auto& e : errors)  // the first start's error, as a serial run would throw it
+      if (e) std::rethrow_exception(e);
+    // Merged in start order, so ties go to the earlier start as in a serial run.
+    for (auto& d : done) {
+      if (!d) continue;
+      StartResult& sr = d->result;
       res.iterations += sr.iterations;
       res.evaluations += sr.evaluations;
-      if (obj.best_x.size() > 0 && obj.best_f < best) {
-        best = obj.best_f;
-        best_x = obj.best_x;
-        res.history = obj.history;
+      if (d->best_x.size() > 0 && sr.loss < best) {
+        best = sr.loss;
+        best_x = d->best_x;
+        res.history = d->history;
         res.status = sr.status;
         res.message = sr.message;
       }
       res.starts.push_back(std::move(sr));
     }
   }
+  const bool stopped = stop.load();
   if (stopped) res.status = OptimizeStatus::interrupted;
 
   // Report the best point with its full evaluation.

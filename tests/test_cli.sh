@@ -6,6 +6,8 @@ set -uo pipefail
 
 qbopt=$1
 case_name=$2
+examples=${QBOPT_EXAMPLES:-$(dirname "$0")/../examples}  # the sweep cases run examples/sweep-small.toml
+examples=$(cd "$examples" && pwd)
 python=/usr/bin/python3  # the Debian interpreter (json is in the standard library)
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/qbopt-cli-test.XXXXXX")   # where outputs go
@@ -262,6 +264,128 @@ EOF
     run simulate --nc 60 --batch 0.5,0.2,20 --samples 5 --strict
     [ "$rc" -eq 0 ] || fail "leak-free run with --strict: exit code $rc"
     [ ! -s "$logs/stderr" ] || fail "leak-free run wrote to stderr"
+    ;;
+  # Sweeps: malformed files fail before any work, with one line naming the problem.
+  sweep_bad_unknown_key)
+    printf 'command = "loss"\nbatch = ["0.3,0.1,10"]\n[sweep]\nlamda = [1, 2]\n' >"$logs/bad.toml"
+    cmd=sweep bad "lamda" "$logs/bad.toml" --out "$dir/r.jsonl"
+    ;;
+  sweep_bad_empty_list)
+    printf 'command = "loss"\nbatch = ["0.3,0.1,10"]\n[sweep]\nlambda = []\n' >"$logs/bad.toml"
+    cmd=sweep bad "empty" "$logs/bad.toml" --out "$dir/r.jsonl"
+    ;;
+  sweep_bad_value_in_one_task)
+    printf 'command = "loss"\nbatch = ["0.3,0.1,10"]\n[sweep]\nnc = [20, 30]\nlambda = [1, -1]\n' >"$logs/bad.toml"
+    cmd=sweep bad "task 1 (nc = 20, lambda = -1)" "$logs/bad.toml" --out "$dir/r.jsonl"
+    ;;
+  sweep_bad_command)
+    printf 'command = "state"\nbatch = ["0.3,0.1,10"]\n' >"$logs/bad.toml"
+    cmd=sweep bad "state" "$logs/bad.toml" --out "$dir/r.jsonl"
+    ;;
+  sweep_bad_grid_batch)
+    printf 'command = "loss"\nbatch = ["0.3,0.1,10"]\n[sweep.grid]\nc = {from = 0, to = 1, points = 3}\nq = {from = 0, to = 1, points = 3}\nbatch = 2\n' >"$logs/bad.toml"
+    cmd=sweep bad "batch = 2" "$logs/bad.toml" --out "$dir/r.jsonl"
+    ;;
+  sweep_threads)
+    # 1 and 2 threads give the same set of lines (up to the timings).
+    run sweep "$examples/sweep-small.toml" --out t1.jsonl --threads 1
+    [ "$rc" -eq 0 ] || fail "1 thread: exit code $rc"
+    run sweep "$examples/sweep-small.toml" --out t2.jsonl --threads 2
+    [ "$rc" -eq 0 ] || fail "2 threads: exit code $rc"
+    "$python" "$(dirname "$0")/sweep_compare.py" t1.jsonl t2.jsonl --tasks 20 || fail "the lines differ"
+    ;;
+  sweep_grid)
+    printf 'command = "loss"\nnc = 30\nbatch = ["0.0,0.0,10,fixed", "c=0.5,q=0.2,count=10"]\n[sweep.grid]\nc = {from = 0, to = 1, points = 3}\nq = {from = 0.1, to = 0.3, points = 2}\nbatch = 2\n[sweep]\nlambda = [1, 10]\n' >g.toml
+    run sweep g.toml --out g.jsonl
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    "$python" - g.jsonl <<'EOF2' || fail "grid check failed"
+import json, sys
+lines = sorted((json.loads(l) for l in open(sys.argv[1])), key=lambda d: d["task"])
+assert [d["task"] for d in lines] == list(range(12)), [d["task"] for d in lines]
+# c outermost, then q, then lambda (the last axis varies fastest).
+got = [(b[1]["c"], b[1]["q"], d["result"]["config"]["lambda"])
+       for d in lines for b in [d["result"]["config"]["batches"]]]
+want = [(c, q, l) for c in (0, 0.5, 1) for q in (0.1, 0.3) for l in (1, 10)]
+assert all(abs(a[0] - b[0]) < 1e-15 and abs(a[1] - b[1]) < 1e-15 and a[2] == b[2] for a, b in zip(got, want)), got
+assert lines[0]["config"]["qbopt_version"], lines[0]["config"]
+print("grid ok")
+EOF2
+    ;;
+  sweep_resume)
+    # Killed midway (SIGKILL, plus a torn last line), then rerun: every task exactly once.
+    cp "$examples/sweep-small.toml" s.toml
+    "$qbopt" sweep s.toml --out r.jsonl --threads 1 >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do
+      [ -f r.jsonl ] && [ "$(wc -l <r.jsonl)" -ge 3 ] && break
+      sleep 0.05
+    done
+    kill -KILL $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    before=$(wc -l <r.jsonl)
+    printf '{"task": 19, "hash": "00' >>r.jsonl   # what a kill during a write could leave
+    echo "killed after $before lines"
+    run sweep s.toml --out r.jsonl
+    [ "$rc" -eq 0 ] || fail "rerun: exit code $rc"
+    "$python" "$(dirname "$0")/sweep_compare.py" r.jsonl --tasks 20 || fail "not every task exactly once"
+    # A changed sweep file is detected: exit 2, unless --restart.
+    sed -i 's/lambda = \[1, 10\]/lambda = [1, 11]/' s.toml
+    run sweep s.toml --out r.jsonl
+    [ "$rc" -eq 2 ] || fail "changed sweep: exit code $rc, expected 2"
+    grep -q "restart" "$logs/stderr" || fail "the error does not mention --restart"
+    run sweep s.toml --out r.jsonl --restart
+    [ "$rc" -eq 0 ] || fail "--restart: exit code $rc"
+    "$python" "$(dirname "$0")/sweep_compare.py" r.jsonl --tasks 20 || fail "--restart: not every task once"
+    ;;
+  sweep_interrupt)
+    # SIGINT: no more tasks are handed out, exit 130; the rerun completes the rest.
+    cp "$examples/sweep-small.toml" s.toml
+    "$qbopt" sweep s.toml --out r.jsonl --threads 1 >"$logs/stdout" 2>"$logs/stderr" &
+    pid=$!
+    for _ in $(seq 1 600); do
+      [ -f r.jsonl ] && [ "$(wc -l <r.jsonl)" -ge 2 ] && break
+      sleep 0.05
+    done
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    lines=$(wc -l <r.jsonl)
+    if [ "$lines" -lt 20 ]; then
+      [ "$rc" -eq 130 ] || fail "interrupted after $lines lines: exit code $rc, expected 130"
+    fi
+    echo "interrupted after $lines lines, exit $rc"
+    run sweep s.toml --out r.jsonl
+    [ "$rc" -eq 0 ] || fail "rerun: exit code $rc"
+    "$python" "$(dirname "$0")/sweep_compare.py" r.jsonl --tasks 20 || fail "not every task exactly once"
+    ;;
+  sweep_mpi)
+    # Two MPI ranks give the same lines as one process (registered only when built with MPI).
+    mpirun=${QBOPT_MPIRUN:-mpirun}
+    run sweep "$examples/sweep-small.toml" --out one.jsonl --threads 1
+    [ "$rc" -eq 0 ] || fail "one process: exit code $rc"
+    "$mpirun" --allow-run-as-root --oversubscribe -np 2 "$qbopt" sweep "$examples/sweep-small.toml" \
+      --out two.jsonl >"$logs/stdout" 2>"$logs/stderr"
+    rc=$?
+    [ "$rc" -eq 0 ] || fail "mpirun -np 2: exit code $rc"
+    grep -q "2 rank(s)" "$logs/stdout" || fail "mpirun did not run 2 ranks: $(cat "$logs/stdout")"
+    "$python" "$(dirname "$0")/sweep_compare.py" one.jsonl two.jsonl --tasks 20 || fail "the lines differ"
+    ;;
+  optimize_parallel_starts)
+    # The starts on 1 and 2 threads: the same starts, the same best result.
+    args=(--nc 30 --batch 0.0,0.0,20,fixed --batch 0.4,0.2,30 --lambda 5 --starts 4 --seed 3 --max-iterations 15)
+    run optimize "${args[@]}" --threads 1 --out o1.json
+    [ "$rc" -eq 0 ] || fail "1 thread: exit code $rc"
+    run optimize "${args[@]}" --threads 2 --out o2.json
+    [ "$rc" -eq 0 ] || fail "2 threads: exit code $rc"
+    "$python" - o1.json o2.json <<'EOF2' || fail "the results differ"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+for d in (a, b):
+    d.pop("seconds")
+assert len(a["starts"]) == 4 and a["starts"][0]["initial"] == [0.4, 0.2], a["starts"][0]
+assert a == b, "1 and 2 threads differ"
+print("same best loss", a["loss"], "from", [s["initial"] for s in a["starts"]])
+EOF2
     ;;
   *)
     fail "unknown case"

@@ -13,7 +13,8 @@ struct GradientOptions {
   bool parameters = false;  // also dL/d(global parameters of the model): g, kappa_tau, ...
   // Checkpointing: the forward pass keeps one state every `checkpoint_every` collisions and
   // the backward pass recomputes each segment from its checkpoint. 0 = automatic: segments of
-  // ~16 MiB (fastest; storing every state is slower, being bound by memory bandwidth), and
+  // checkpoint_segment_bytes() (from the cache sizes; storing every state is slower, being
+  // bound by memory bandwidth), and
   // sqrt(n/2) collisions long when the checkpoints and the two segment buffers would exceed
   // `memory_budget`, so memory grows as sqrt(n) (10^5 collisions at N = 150: see README).
   long checkpoint_every = 0;
@@ -54,6 +55,11 @@ class LossEvaluator {
   std::vector<State> next_segment_;  // the previous segment, recomputed concurrently
   std::vector<int> batch_of_;        // batch index of each collision
 };
+
+// Bytes of states per automatic checkpoint segment, from this machine's cache sizes. With the
+// two-core pipeline: a quarter of L3, within [4 MiB, 64 MiB] (16 MiB when unknown); on one
+// core: two L2s, within [512 KiB, 8 MiB] (2 MiB when unknown).
+std::size_t checkpoint_segment_bytes(bool pipeline = true);
 
 // One-shot convenience form of LossEvaluator.
 LossEvaluation evaluate_loss(const CollisionModel& model, const Schedule& schedule,

@@ -22,6 +22,10 @@ struct OptimizeSettings {
   int restarts = 5;        // restarts from the best point after a failed line search
   int starts = 1;          // multi-start: the given point, then starts-1 uniform random ones
   std::uint64_t seed = 1;  // seed of the random starts
+  // Cores: the starts run in parallel on up to `threads` of them (0 = OpenMP's default, all);
+  // 1 = one core, which also turns off the two-core gradient pipeline. The initial points are
+  // drawn up front from `seed`, so the result does not depend on the number of threads.
+  int threads = 0;
   // Free global parameters of the model, by name (e.g. "g"), and optional controls freed in
   // every free batch (e.g. "g": each batch gets its own coupling, starting from the global).
   std::vector<std::string> free_parameters, free_controls;
@@ -59,7 +63,8 @@ struct OptimizeResult {
   std::vector<StartResult> starts;
 };
 
-// Called after each iteration: (start index, iteration, loss); return false to stop.
+// Called after each iteration: (start index, iteration, loss); return false to stop (every
+// start then stops). With parallel starts it is called from several threads at once.
 using IterationCallback = std::function<bool(int, int, double)>;
 
 // Minimizes the figure of merit over the free controls of the schedule's free batches and the
