@@ -2,6 +2,9 @@
 
 #include <toml++/toml.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -51,6 +54,14 @@ std::string batch_text(const toml::node& v) {
 }  // namespace
 
 void apply_config(CLI::App& sub, const std::string& path) {
+  // A directory, /dev/zero or a FIFO would make the parser fail oddly or read forever.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw std::invalid_argument("config '" + path + "' does not exist");
+  if (!S_ISREG(st.st_mode))
+    throw std::invalid_argument("config '" + path + "' is not a regular file");
+  if (::access(path.c_str(), R_OK) != 0)
+    throw std::invalid_argument("config '" + path + "' is not readable");
   toml::table tbl;
   try {
     tbl = toml::parse_file(path);
@@ -92,6 +103,10 @@ void apply_config(CLI::App& sub, const std::string& path) {
       throw std::invalid_argument("config '" + path + "': unknown key '" + std::string(k.str()) +
                                   "'");
     if (opt->count() > 0) continue;  // the command line overrides the file
+    // A flag takes only true or false (free_g = 5 or strict = "yes" are mistakes, not true).
+    if (opt->get_expected_max() == 0 && !v.is_boolean())
+      throw std::invalid_argument("config '" + path + "': key '" + std::string(k.str()) +
+                                  "' must be true or false");
     std::vector<std::string> values;
     if (const toml::array* arr = v.as_array()) {
       for (const auto& e : *arr)

@@ -17,6 +17,7 @@
 #include "config.hpp"
 #include "io.hpp"
 #include "json_io.hpp"
+#include "options.hpp"
 #include "reproduce.hpp"
 
 using json = nlohmann::json;
@@ -36,25 +37,30 @@ struct Common {
   int nc = 150;
   std::vector<std::string> batch_text;
   std::string out;
+  std::string config_file;  // TOML file, positional
   bool strict = false;
   CLI::Option* g_option = nullptr;
   ModelConfig config;
   Schedule schedule;
 
-  void add_to(CLI::App& app) {
-    app.add_option("--model", model, "battery model (qbopt models lists them)")
-        ->capture_default_str();
+  // `out_rule`: the extensions --out takes for this command.
+  void add_to(CLI::App& app, const std::string& out_rule) {
+    app.add_option("--model", model, "battery model (qbopt models lists them)");
     app.add_option("--param", params, "model parameter NAME=VALUE (repeatable), e.g. kappa_tau=0.01")
         ->take_all();
-    g_option = app.add_option("--g", g, "coupling g tau (rad); same as --param g=VALUE")
+    g_option = app.add_option("--g", g, "coupling g tau (rad, dimensionless); same as --param g=VALUE")
                    ->default_str("pi/sqrt(15.6) = " + format_number(kPaperCoupling));
-    app.add_option("--nc", nc, "Fock truncation N (levels 0..N-1)")->capture_default_str();
+    app.add_option("--nc", nc, "Fock truncation N (levels 0..N-1; a state takes 8 (N+2)^2 bytes)");
     app.add_option("--batch", batch_text,
                    "batch c,q,count[,fixed] or c=..,q=..,count=..[,g=..][,fixed] "
                    "(repeatable, in order)")
         ->take_all();
-    app.add_option("--out", out, "output file");
+    app.add_option("--out", out,
+                   "output file, " + out_rule +
+                       "; written atomically when the run ends (nothing is left on failure)");
     app.add_flag("--strict", strict, "exit 3 when the final truncation leakage exceeds 1e-6");
+    app.add_option("config", config_file,
+                   "TOML file with any of these options (flags override it)");
   }
   // Builds and validates the model and the schedule; throws std::invalid_argument naming the
   // offending value.
@@ -90,9 +96,15 @@ std::string extension(const std::string& path) {
 // Progress line on stderr when it is a terminal; stops the run on SIGINT/SIGTERM.
 std::function<bool(long, long)> progress_reporter(const char* what) {
   const bool tty = stderr_is_terminal();
-  return [tty, what](long k, long n) {
-    if (tty) std::fprintf(stderr, "\r%s: %ld / %ld collisions (%.0f%%)", what, k, n, 100.0 * k / n);
-    if (tty && k == n) std::fputc('\n', stderr);
+  auto last = std::chrono::steady_clock::now();
+  return [tty, what, last](long k, long n) mutable {
+    // At most 10 lines a second: the library calls this every few milliseconds.
+    const auto now = std::chrono::steady_clock::now();
+    if (tty && (k == n || now - last > std::chrono::milliseconds(100))) {
+      std::fprintf(stderr, "\r%s: %ld / %ld collisions (%.0f%%)", what, k, n, 100.0 * k / n);
+      if (k == n) std::fputc('\n', stderr);
+      last = now;
+    }
     return !interrupted();
   };
 }
@@ -172,8 +184,10 @@ struct LossOpts {
   double eta = 0.2;
   std::string loss = "eq11";
   void add_to(CLI::App& app) {
-    app.add_option("--lambda", lambda, "weight of the stability penalty of Eq. (11)");
-    app.add_option("--eta", eta, "fraction of the last collisions in the penalty window, (0, 1]");
+    app.add_option("--lambda", lambda,
+                   "weight of the stability penalty of Eq. (11) (dimensionless, >= 0)");
+    app.add_option("--eta", eta,
+                   "fraction of the last collisions in the penalty window, (0, 1]");
     app.add_option("--loss", loss, "figure of merit: eq11, ergotropy, energy, power");
   }
   LossSettings settings() const { return {lambda, eta}; }
@@ -207,6 +221,7 @@ int run_loss(Common& c, const LossOpts& lo, bool with_gradient) {
   GradientOptions opt;
   opt.gradient = with_gradient;
   opt.parameters = with_gradient;
+  opt.should_stop = stop_hook();
   const LossEvaluation le = evaluate_loss(*model, c.schedule, *merit, opt);
   json cfg = c.config_json("loss");
   lo.to(cfg);
@@ -252,23 +267,17 @@ struct OptOpts {
   std::vector<double> g_range{0.1, 2.0};
   bool progress = false;
   void add_to(CLI::App& app) {
-    app.add_option("--starts", starts, "number of starting points (the given one, then random)")
-        ->capture_default_str();
-    app.add_option("--seed", seed, "seed of the random starting points")
-        ->check(CLI::NonNegativeNumber)
-        ->capture_default_str();
-    app.add_option("--max-iterations", max_iterations, "L-BFGS-B iterations per start")
-        ->capture_default_str();
-    app.add_option("--epsilon", epsilon, "projected-gradient norm at convergence")
-        ->capture_default_str();
+    app.add_option("--starts", starts, "number of starting points (the given one, then random)");
+    app.add_option("--seed", seed, "seed of the random starting points, 0 .. 2^64-1");
+    app.add_option("--max-iterations", max_iterations, "L-BFGS-B iterations per start");
+    app.add_option("--epsilon", epsilon, "projected-gradient norm at convergence (dimensionless)");
     free_g_option = app.add_option("--free-g", free_g,
                                    "optimize the coupling too: the model's g (no value, or "
                                    "'global'), or each free batch's own g ('batch')")
                         ->expected(0, 1);
-    app.add_option("--g-range", g_range, "search range of a free g: min,max")
+    app.add_option("--g-range", g_range, "search range of a free g: min,max (rad)")
         ->delimiter(',')
-        ->expected(2)
-        ->capture_default_str();
+        ->expected(2);
     app.add_flag("--progress", progress,
                  "print a line per iteration even when stderr is not a terminal");
   }
@@ -294,6 +303,7 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   if (mode == "global") st.free_parameters.push_back("g");
   if (mode == "batch") st.free_controls.push_back("g");
   st.ranges["g"] = {oo.g_range.at(0), oo.g_range.at(1)};
+  st.should_stop = stop_hook();
   st.validate();
   auto file = open_json_out(c.out);
   const bool show = oo.progress || stderr_is_terminal();
@@ -375,9 +385,15 @@ int run_state(Common& c, const std::vector<double>& grid) {
   std::vector<double> xs;
   if (!grid.empty()) {
     if (grid.size() != 3 || !std::isfinite(grid[0]) || !std::isfinite(grid[1]) ||
-        grid[0] >= grid[1] || grid[2] < 2 || grid[2] != std::floor(grid[2]) || grid[2] > 4001)
-      throw std::invalid_argument(
-          "--wigner must be xmin,xmax,points with xmin < xmax and 2 <= points <= 4001");
+        grid[0] >= grid[1] || grid[2] < 2 || grid[2] != std::floor(grid[2]) || grid[2] > 4001) {
+      std::string text;
+      for (double v : grid) text += (text.empty() ? "" : ",") + format_number(v);
+      // Appended piecewise: GCC 12 reports a false -Wrestrict on "literal" + std::string here.
+      std::string msg = "--wigner '";
+      msg += text;
+      msg += "' must be xmin,xmax,points with xmin < xmax and 2 <= points <= 4001";
+      throw std::invalid_argument(msg);
+    }
     xs = linspace(grid[0], grid[1], static_cast<int>(grid[2]));
   }
   const auto model = c.config.make();
@@ -402,16 +418,23 @@ int run_state(Common& c, const std::vector<double>& grid) {
   std::printf("state after %zu collisions: E %.6f  W %.6f  P %.6f  leakage %.3e%s\n",
               t.energy.size() - 1, energy(s), ergotropy(s), purity(s), leakage(s),
               partial ? " (interrupted: partial state)" : "");
-  if (!xs.empty() && !interrupted()) {
-    const Eigen::MatrixXd w = wigner(rho, xs, xs);
-    out["config"]["wigner"] = grid;
-    out["wigner"] = {{"x", xs}, {"p", xs}, {"w", rows_json(w)}};
+  bool wigner_stopped = false;
+  if (!xs.empty() && !partial) {
+    try {
+      const Eigen::MatrixXd w = wigner(rho, xs, xs, stop_hook());
+      out["config"]["wigner"] = grid;
+      out["wigner"] = {{"x", xs}, {"p", xs}, {"w", rows_json(w)}};
+    } catch (const Interrupted&) {
+      // The state is complete: write it, without the Wigner function, marked interrupted.
+      wigner_stopped = true;
+      out["interrupted"] = true;
+    }
   }
   if (file) {
     file->stream() << out.dump(1) << '\n';
     file->commit();
   }
-  if (partial) return kInterrupted;
+  if (partial || wigner_stopped) return kInterrupted;
   return check_leakage(leakage(s), c);
 }
 
@@ -461,46 +484,50 @@ int run_models(bool as_json) {
   return 0;
 }
 
+// The one printer of error lines: the message sanitized (one line, values cut).
+int report_error(const std::string& what, int code) {
+  std::fprintf(stderr, "qbopt: error: %s\n", sanitize(what).c_str());
+  return code;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"qbopt: simulate and optimize the charging of a micromaser quantum battery"};
   app.set_version_flag("--version", std::string("qbopt ") + qbopt::version);
   app.require_subcommand(1);
+  // --help shows every default (inherited by the subcommands' options).
+  app.option_defaults()->always_capture_default();
 
   Common sim_c;
   int samples = 50;
   auto* sim = app.add_subcommand("simulate", "run a charging schedule and record E, W, P, leakage");
-  sim_c.add_to(*sim);
+  sim_c.add_to(*sim, "ending in .json (full result) or .csv (the samples)");
   sim->add_option("--samples", samples, "number of log-spaced sample points (>= 2)");
 
   Common loss_c;
   LossOpts loss_o;
   bool with_gradient = false;
-  std::string loss_config;
   auto* loss = app.add_subcommand(
       "loss", "evaluate a figure of merit (Eq. (11) by default) and its gradient");
-  loss_c.add_to(*loss);
+  loss_c.add_to(*loss, "ending in .json");
   loss_o.add_to(*loss);
   loss->add_flag("--gradient", with_gradient, "also write dL/d(c, q) of every batch");
-  loss->add_option("config", loss_config,
-                   "TOML file with any of these options (flags override it)");
 
   Common opt_c;
   LossOpts opt_l;
   OptOpts opt_o;
-  std::string opt_config;
   auto* opt = app.add_subcommand(
       "optimize", "minimize the loss over the free (c, q) of the batches with L-BFGS-B");
-  opt_c.add_to(*opt);
+  opt_c.add_to(*opt, "ending in .json");
   opt_l.add_to(*opt);
   opt_o.add_to(*opt);
-  opt->add_option("config", opt_config, "TOML file with any of these options (flags override it)");
 
   Common st_c;
   std::vector<double> wigner_grid;
   auto* st =
       app.add_subcommand("state", "final state of a schedule: populations, rho, Wigner function");
-  st_c.add_to(*st);
-  st->add_option("--wigner", wigner_grid, "Wigner grid xmin,xmax,points (same for x and p)")
+  st_c.add_to(*st, "ending in .json");
+  st->add_option("--wigner", wigner_grid,
+                 "Wigner grid xmin,xmax,points (x and p alike, dimensionless quadratures)")
       ->delimiter(',');
 
   bool models_json = false;
@@ -510,15 +537,18 @@ int main(int argc, char** argv) {
   ReproduceOptions rep_o;
   auto* rep = app.add_subcommand("reproduce",
                                  "redo the seed paper: tables, long runs, states, noise, figures");
-  rep->add_option("--out", rep_o.out_dir, "output directory (report.md, results.json, PNG figures)")
+  rep->add_option("--out", rep_o.out_dir,
+                  "output directory (report.md, results.json, PNG figures)")
       ->required();
   rep->add_flag("--quick", rep_o.quick, "shortened run for CI (under a minute)");
-  rep->add_option("--seed", rep_o.seed, "seed of the noise ensembles")
-      ->check(CLI::NonNegativeNumber);
-  rep->add_option("--sigma", rep_o.sigma, "noise on each qubit's c and q (0 = no ensembles)");
+  rep->add_option("--seed", rep_o.seed, "seed of the noise ensembles, 0 .. 2^64-1");
+  rep->add_option("--sigma", rep_o.sigma,
+                  "standard deviation of the noise on each qubit's c and q (0 = no ensembles)");
   rep->add_option("--trajectories", rep_o.noise_trajectories, "noise ensemble size");
-  rep->add_option("--collisions", rep_o.collisions, "length of the long runs");
+  rep->add_option("--collisions", rep_o.collisions, "length of the long runs (collisions)");
   rep->add_flag("!--no-figures", rep_o.figures, "skip the matplotlib figures");
+
+  check_numeric_options(app);
 
   try {
     app.parse(argc, argv);
@@ -529,25 +559,29 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "qbopt: error: %s\n", e.what());
-    return kBadInput;
+    std::string what = e.what();
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) || what.find("not expected") != std::string::npos)
+      what += did_you_mean(app, std::vector<std::string>(argv + 1, argv + argc));
+    return report_error(what, kBadInput);
   }
   install_interrupt_handler();
   try {
-    if (*loss && !loss_config.empty()) apply_config(*loss, loss_config);
-    if (*opt && !opt_config.empty()) apply_config(*opt, opt_config);
+    for (auto [sub, c] : {std::pair{sim, &sim_c}, {loss, &loss_c}, {opt, &opt_c}, {st, &st_c}})
+      if (*sub && !c->config_file.empty()) apply_config(*sub, c->config_file);
     if (*sim) return run_simulate(sim_c, samples);
     if (*loss) return run_loss(loss_c, loss_o, with_gradient);
     if (*opt) return run_optimize(opt_c, opt_l, opt_o);
     if (*st) return run_state(st_c, wigner_grid);
     if (*rep) return run_reproduce(rep_o);
     if (*models) return run_models(models_json);
+  } catch (const Interrupted&) {
+    // Stopped by SIGINT/SIGTERM inside a computation that has no partial result to write.
+    std::fprintf(stderr, "qbopt: interrupted (status: interrupted; no output written)\n");
+    return kInterrupted;
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "qbopt: error: %s\n", e.what());
-    return kBadInput;
+    return report_error(e.what(), kBadInput);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "qbopt: error: %s\n", e.what());
-    return 1;
+    return report_error(e.what(), 1);
   }
   return 0;
 }

@@ -112,6 +112,7 @@ class Objective {
     if (f < best_f) {
       best_f = f;
       best_x = x;
+      best_eval = std::move(le);
     }
     return f;
   }
@@ -149,6 +150,7 @@ class Objective {
   int evaluations = 0;
   double best_f = std::numeric_limits<double>::infinity();
   Eigen::VectorXd best_x;
+  LossEvaluation best_eval;  // at best_x (so the result needs no re-evaluation)
   std::vector<double> history;
 
  private:
@@ -224,11 +226,14 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
 
   GradientOptions gopt;
   gopt.parameters = !settings.free_parameters.empty();
+  gopt.should_stop = settings.should_stop;
   LossEvaluator ev(gopt);
   std::mt19937_64 rng(settings.seed);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   double best = std::numeric_limits<double>::infinity();
   Eigen::VectorXd best_x = x0;
+  LossEvaluation best_eval;
+  bool have_eval = false;
   bool stopped = false;
 
   if (dim > 0) {
@@ -239,7 +244,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
     param.delta = settings.delta;
     param.max_iterations = settings.max_iterations;
     param.max_linesearch = settings.max_linesearch;
-    for (int s = 0; s < settings.starts && !stopped; ++s) {
+    for (int s = 0; s < settings.starts; ++s) {
       Eigen::VectorXd x = x0;
       if (s > 0)
         for (int i = 0; i < dim; ++i) x[i] = lb[i] + (ub[i] - lb[i]) * unit(rng);
@@ -247,6 +252,16 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
       LBFGSpp::LBFGSBSolver<double> solver(param);
       StartResult sr;
       sr.initial.assign(x.data(), x.data() + dim);
+      if (stopped) {
+        // Not run: recorded with its initial point (the same draw as an uninterrupted run),
+        // so a rerun can pick up these starts.
+        sr.status = OptimizeStatus::interrupted;
+        sr.message = "not started";
+        sr.loss = std::numeric_limits<double>::quiet_NaN();
+        obj.decode(x, sr.schedule, sr.parameters);
+        res.starts.push_back(std::move(sr));
+        continue;
+      }
       double fx = 0;
       // A failed line search (the |dE/dk| penalty makes the landscape kinked) restarts the
       // solver from the best point with a fresh Hessian model, while that still gains.
@@ -259,6 +274,10 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
           sr.message.clear();
           break;
         } catch (const Stop&) {
+          sr.status = OptimizeStatus::interrupted;
+          stopped = true;
+          break;
+        } catch (const Interrupted&) {  // the stop hook, inside an evaluation
           sr.status = OptimizeStatus::interrupted;
           stopped = true;
           break;
@@ -288,6 +307,8 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
       if (obj.best_x.size() > 0 && obj.best_f < best) {
         best = obj.best_f;
         best_x = obj.best_x;
+        best_eval = std::move(obj.best_eval);
+        have_eval = true;
         res.history = obj.history;
         res.status = sr.status;
         res.message = sr.message;
@@ -297,10 +318,22 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
   }
   if (stopped) res.status = OptimizeStatus::interrupted;
 
-  // Report the best point with its full evaluation.
+  // Report the best point with its full evaluation: the one the objective kept, else (no
+  // free slot) a fresh one.
   Objective final_obj(model, start, slots, merit, ev, {}, 0);
   final_obj.decode(best_x, res.schedule, res.parameters);
-  res.best = ev(*model.make(res.parameters), res.schedule, merit);
+  if (have_eval) {
+    res.best = std::move(best_eval);
+  } else if (stopped) {
+    // Interrupted in the very first evaluation: nothing is known (and Ctrl-C must not wait).
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    res.best.merit.value = res.best.merit.ergotropy = res.best.merit.penalty = nan;
+    res.best.final_energy = res.best.final_leakage = nan;
+  } else {
+    GradientOptions plain = gopt;
+    plain.should_stop = nullptr;
+    res.best = evaluate_loss(*model.make(res.parameters), res.schedule, merit, plain);
+  }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }
