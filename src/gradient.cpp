@@ -30,8 +30,10 @@ void add_energy_cotangent(double d, int top, State& lam) {
 void ensure_states(std::vector<State>& v, std::size_t count, int N, const StopHook& should_stop) {
   if (!v.empty() && v.front().dim() != N) v.clear();
   v.reserve(count);
+  // Zeroing a state costs about a collision: poll as often as the passes do.
+  const auto every = static_cast<std::size_t>(poll_interval(N));
   while (v.size() < count) {
-    poll(should_stop);
+    if (v.size() % every == 0) poll(should_stop);
     v.push_back(State::zeros(N));
   }
 }
