@@ -38,6 +38,8 @@ struct Common {
   std::vector<std::string> batch_text;
   std::string out;
   std::string config_file;  // TOML file, positional
+  std::string max_memory_text;
+  std::size_t max_memory = 0;  // bytes; 0 = unknown (no check)
   bool strict = false;
   CLI::Option* g_option = nullptr;
   ModelConfig config;
@@ -59,12 +61,17 @@ struct Common {
                    "output file, " + out_rule +
                        "; written atomically when the run ends (nothing is left on failure)");
     app.add_flag("--strict", strict, "exit 3 when the final truncation leakage exceeds 1e-6");
+    app.add_option("--max-memory", max_memory_text,
+                   "refuse to start when the estimated memory exceeds this (bytes, or 512M, 8G)")
+        ->default_str("available memory (MemAvailable)");
     app.add_option("config", config_file,
                    "TOML file with any of these options (flags override it)");
   }
   // Builds and validates the model and the schedule; throws std::invalid_argument naming the
   // offending value.
   void finish() {
+    max_memory = max_memory_text.empty() ? available_memory()
+                                         : parse_bytes(max_memory_text, "--max-memory");
     config = ModelConfig(model, 2);
     try {
       config.set_nc(nc);
@@ -82,6 +89,14 @@ struct Common {
     for (const auto& t : batch_text) b.push_back(parse_batch(t, config.spec()));
     schedule = Schedule(std::move(b));
     schedule.validate(config.spec());
+  }
+  // Refuses (std::invalid_argument, exit 2) a run whose estimate exceeds --max-memory.
+  void check(const MemoryEstimate& need, const std::string& command) const {
+    try {
+      check_memory(need, max_memory, "--max-memory");
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(command + " " + e.what());
+    }
   }
   json config_json(const std::string& command) const {
     return run_config(command, config, schedule);
@@ -131,6 +146,7 @@ int run_simulate(Common& c, int samples) {
       throw std::invalid_argument("--out '" + c.out + "' must end in .json or .csv");
     file = std::make_unique<AtomicFile>(c.out);  // fails now, before the run, if unwritable
   }
+  c.check(simulate_memory(c.nc, c.schedule.collisions()), "simulate");
   const auto model = c.config.make();
   SimulateOptions opt;
   opt.samples = samples;
@@ -222,6 +238,11 @@ int run_loss(Common& c, const LossOpts& lo, bool with_gradient) {
   opt.gradient = with_gradient;
   opt.parameters = with_gradient;
   opt.should_stop = stop_hook();
+  // The gradient checkpoints as sparsely as it must to fit --max-memory; if even the
+  // sparsest plan does not fit, refuse with that plan.
+  if (c.max_memory > 0) opt.memory_budget = c.max_memory;
+  const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), opt);
+  c.check({plan.bytes, plan.describe()}, "loss");
   const LossEvaluation le = evaluate_loss(*model, c.schedule, *merit, opt);
   json cfg = c.config_json("loss");
   lo.to(cfg);
@@ -305,6 +326,13 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   st.ranges["g"] = {oo.g_range.at(0), oo.g_range.at(1)};
   st.should_stop = stop_hook();
   st.validate();
+  {
+    GradientOptions g;
+    if (c.max_memory > 0) g.memory_budget = c.max_memory;
+    const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), g);
+    c.check({plan.bytes, plan.describe()}, "optimize");
+    st.memory_budget = g.memory_budget;
+  }
   auto file = open_json_out(c.out);
   const bool show = oo.progress || stderr_is_terminal();
   IterationCallback cb = [show](int start, int it, double loss) {
@@ -396,6 +424,12 @@ int run_state(Common& c, const std::vector<double>& grid) {
     }
     xs = linspace(grid[0], grid[1], static_cast<int>(grid[2]));
   }
+  MemoryEstimate need = simulate_memory(c.nc, c.schedule.collisions());
+  if (!xs.empty()) {
+    const MemoryEstimate w = wigner_memory(static_cast<long>(xs.size()), static_cast<long>(xs.size()));
+    need = {need.bytes + w.bytes, need.what + ", and a " + w.what};
+  }
+  c.check(need, "state");
   const auto model = c.config.make();
   SimulateOptions so;
   so.samples = 2;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cmath>
 #include <qbopt/gradient.hpp>
+#include <qbopt/memory.hpp>
 #include <qbopt/observables.hpp>
 #include <stdexcept>
 
@@ -214,6 +215,7 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
   const std::size_t per_run = (sizeof(double) + sizeof(int)) * static_cast<std::size_t>(n + 1);
   auto make = [&](long stride, bool pipeline) {
     GradientPlan p;
+    p.state_bytes = sb;
     p.stride = std::max(1L, std::min(stride, n));
     p.pipeline = pipeline && p.stride > 1;
     if (!o.gradient)
@@ -250,7 +252,7 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
 }
 
 std::string GradientPlan::describe() const {
-  std::string s = std::to_string(states) + " states";
+  std::string s = std::to_string(states) + " states of " + format_bytes(state_bytes);
   if (stride > 1)
     s += " (a checkpoint every " + std::to_string(stride) + " collisions" +
          (pipeline ? ", two segment buffers" : ", one segment buffer") + ")";

@@ -227,6 +227,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
   GradientOptions gopt;
   gopt.parameters = !settings.free_parameters.empty();
   gopt.should_stop = settings.should_stop;
+  gopt.memory_budget = settings.memory_budget;
   LossEvaluator ev(gopt);
   std::mt19937_64 rng(settings.seed);
   std::uniform_real_distribution<double> unit(0.0, 1.0);

@@ -222,6 +222,11 @@ EOF
     wait "$pid"
     [ -z "$(ls -A)" ] || fail "files left behind after SIGKILL: $(ls -A)"
     ;;
+  # Memory: estimated before the run, refused over --max-memory with the estimate.
+  memory_gradient) cmd=loss bad "the fewest this gradient can do with" --gradient --nc 5000 --batch 0.4,0.17,1000 --max-memory 256M --out "$out" ;;
+  memory_simulate) bad "of E_k for 100000000 collisions" --batch 0.4,0.17,100000000 --max-memory 256M --out "$out" ;;
+  memory_wigner) cmd=state bad "4001 x 4001 Wigner grid" --nc 100 --batch 0.4,0.17,100 --wigner -5,5,4001 --max-memory 512M --out "$out" ;;
+  memory_bad_size) bad "--max-memory '12x'" "${ok_batch[@]}" --max-memory 12x --out "$out" ;;
   loss_json)
     run loss --nc 40 --batch 0.3,0.15,20 --batch 0.5,0.2,30,fixed --lambda 2 --eta 0.5 --gradient --out l.json
     [ "$rc" -eq 0 ] || fail "exit code $rc"

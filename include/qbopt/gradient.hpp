@@ -36,7 +36,9 @@ struct GradientPlan {
   std::size_t states = 0;   // states held at once: checkpoints, segments, work and adjoint
   std::size_t bytes = 0;    // their memory plus E_k and the batch index of every collision
   bool over_budget = false; // even the sparsest plan exceeds memory_budget
-  std::string describe() const;  // "93 states of 200 MB (checkpoint every 22 collisions)"
+  std::size_t state_bytes = 0;
+  // "68 states of 191 MiB (a checkpoint every 32 collisions, one segment buffer), ..."
+  std::string describe() const;
 };
 // The storage plan of evaluating n collisions at N levels with `options`.
 GradientPlan plan_gradient(int N, long n, const GradientOptions& options);

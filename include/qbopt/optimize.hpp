@@ -30,6 +30,8 @@ struct OptimizeSettings {
   // Polled inside every loss evaluation (every poll_interval(N) collisions): true ends the
   // run as an interrupted one, with every start so far recorded (no exception escapes).
   StopHook should_stop;
+  // Budget of each evaluation's checkpoints (GradientOptions::memory_budget).
+  std::size_t memory_budget = GradientOptions{}.memory_budget;
 
   void validate() const;  // throws std::invalid_argument naming the field
 };

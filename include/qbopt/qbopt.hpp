@@ -5,6 +5,7 @@
 #include <qbopt/interrupt.hpp>
 #include <qbopt/loss.hpp>
 #include <qbopt/lossy_micromaser.hpp>
+#include <qbopt/memory.hpp>
 #include <qbopt/micromaser.hpp>
 #include <qbopt/model.hpp>
 #include <qbopt/models.hpp>

@@ -80,6 +80,16 @@ def _model(model: str = "micromaser", params=None, g=None, nc=150) -> _core.Mode
     return cfg
 
 
+def _bytes(x) -> int:
+    """A memory budget in bytes; None (0 to the core) = the available memory."""
+    if x is None:
+        return 0
+    n = _integer(x, "max_memory")
+    if n < 1 << 20:
+        raise ValueError(f"max_memory {x!r} must be at least 1 MiB (in bytes)")
+    return n
+
+
 def _count(x) -> int:
     """A batch count: an integer (or an integral float), never silently truncated."""
     if isinstance(x, bool) or float(x) != int(float(x)):
@@ -138,7 +148,8 @@ def _config(command: str, cfg: _core.ModelConfig, sched: _core.Schedule, **extra
 
 
 def simulate(batches, g: float | None = None, nc: int = 150, samples: int = 50,
-             model: str = "micromaser", params: dict | None = None, progress=None) -> dict:
+             model: str = "micromaser", params: dict | None = None, progress=None,
+             max_memory: int | None = None) -> dict:
     """Runs a charging schedule from |0><0|.
 
     Returns {"config", "trajectory": {"k", "energy", "ergotropy", "purity", "leakage"} (arrays at
@@ -146,13 +157,15 @@ def simulate(batches, g: float | None = None, nc: int = 150, samples: int = 50,
     k = 0..n), "final": {"k", "energy", "ergotropy", "purity", "leakage", "populations"},
     "leakage"}. `progress(k, n)` is called every few thousand collisions; returning False stops
     the run there (the result then ends at k and has "interrupted": True). Ctrl-C raises
-    KeyboardInterrupt within ~0.1 s.
+    KeyboardInterrupt within ~0.1 s. A run whose memory estimate exceeds `max_memory` bytes
+    (default: the available memory) raises ValueError before it starts (as every function).
     """
     cfg = _model(model, params, g, nc)
     if _integer(samples, "samples") < 2:
         raise ValueError(f"samples must be >= 2, got {samples}")
     sched = _schedule(batches, cfg)
-    k, E, W, P, L, Eall, fin = _core.simulate(cfg, sched, int(samples), progress)
+    k, E, W, P, L, Eall, fin = _core.simulate(cfg, sched, int(samples), progress,
+                                              _bytes(max_memory))
     out = {
         "config": _config("simulate", cfg, sched, samples=samples),
         "trajectory": {"k": np.asarray(k), "energy": np.asarray(E), "ergotropy": np.asarray(W),
@@ -175,7 +188,8 @@ def _parameter_names(cfg) -> list:
 
 def loss(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: float = 0.2,
          name: str = "eq11", gradient: bool = False, free_g: bool = False,
-         model: str = "micromaser", params: dict | None = None) -> dict:
+         model: str = "micromaser", params: dict | None = None,
+         max_memory: int | None = None) -> dict:
     """Eq. (11) (or another figure of merit by `name`) and optionally its exact gradient.
 
     Returns {"config", "loss", "ergotropy", "penalty", "energy", "leakage"[, "gradient",
@@ -186,7 +200,7 @@ def loss(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: 
     cfg = _model(model, params, g, nc)
     sched = _schedule(batches, cfg)
     ev = _core.evaluate_loss(cfg, sched, name, float(lam), float(eta), bool(gradient),
-                             bool(gradient))
+                             bool(gradient), _bytes(max_memory))
     out = {"config": _config("loss", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name}),
            "loss": ev.merit.value, "ergotropy": ev.merit.ergotropy, "penalty": ev.merit.penalty,
            "energy": ev.final_energy, "leakage": ev.final_leakage}
@@ -203,7 +217,8 @@ def loss(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: 
 def optimize(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: float = 0.2,
              name: str = "eq11", starts: int = 1, seed: int = 1, max_iterations: int = 200,
              epsilon: float = 1e-5, free_g=False, g_range: Sequence[float] = (0.1, 2.0),
-             model: str = "micromaser", params: dict | None = None, callback=None) -> dict:
+             model: str = "micromaser", params: dict | None = None, callback=None,
+             max_memory: int | None = None) -> dict:
     """Minimizes the loss over the free (c, q) of the batches with L-BFGS-B.
 
     `free_g`: False, True or "global" (the model's g), or "batch" (each free batch its own g),
@@ -224,7 +239,8 @@ def optimize(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, e
     r = _core.optimize(cfg, sched, name, float(lam), float(eta), _integer(starts, "starts"),
                        int(seed), _integer(max_iterations, "max_iterations"), float(epsilon),
                        ["g"] if mode == "global" else [], ["g"] if mode == "batch" else [],
-                       {"g": (float(g_range[0]), float(g_range[1]))}, callback)
+                       {"g": (float(g_range[0]), float(g_range[1]))}, callback,
+                       _bytes(max_memory))
     conf = _config("optimize", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name,
                                              "starts": starts, "seed": seed,
                                              "max_iterations": max_iterations,

@@ -65,6 +65,12 @@ auto interruptible(F&& f) {
   }
 }
 
+// The memory budget of a call: max_memory bytes, or (0) the available memory; an estimate
+// over it raises ValueError before the call starts.
+std::size_t budget(std::size_t max_memory) {
+  return max_memory > 0 ? max_memory : available_memory();
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -165,7 +171,10 @@ PYBIND11_MODULE(_core, m) {
 
   m.def(
       "simulate",
-      [](const ModelConfig& config, const Schedule& s, int samples, py::object progress) {
+      [](const ModelConfig& config, const Schedule& s, int samples, py::object progress,
+         std::size_t max_memory) {
+        check_memory(simulate_memory(config.nc(), s.collisions()), budget(max_memory),
+                     "max_memory");
         SimulateOptions o;
         o.samples = samples;
         // progress(k, n) every few thousand collisions; False stops (partial trajectory).
@@ -187,20 +196,26 @@ PYBIND11_MODULE(_core, m) {
         }
         return py::make_tuple(k, E, W, P, L, t.energy, t.final_state);
       },
-      py::arg("model"), py::arg("schedule"), py::arg("samples"), py::arg("progress") = py::none());
+      py::arg("model"), py::arg("schedule"), py::arg("samples"), py::arg("progress") = py::none(),
+      py::arg("max_memory") = 0);
 
   m.def("evaluate_loss", [](const ModelConfig& config, const Schedule& s, const std::string& name,
-                            double lam, double eta, bool gradient, bool parameters) {
+                            double lam, double eta, bool gradient, bool parameters,
+                            std::size_t max_memory) {
     auto merit = make_figure_of_merit(name, {lam, eta});
     GradientOptions o;
     o.gradient = gradient;
     o.parameters = parameters;
+    o.memory_budget = budget(max_memory);
+    const GradientPlan plan = plan_gradient(config.nc(), s.collisions(), o);
+    check_memory({plan.bytes, plan.describe()}, o.memory_budget, "max_memory");
     const auto model = config.make();
     return interruptible([&](const StopHook& stop) {
       o.should_stop = stop;
       return evaluate_loss(*model, s, *merit, o);
     });
-  });
+  }, py::arg("model"), py::arg("schedule"), py::arg("name"), py::arg("lam"), py::arg("eta"),
+     py::arg("gradient"), py::arg("parameters"), py::arg("max_memory") = 0);
   py::class_<MeritValue>(m, "MeritValue")
       .def_readonly("value", &MeritValue::value)
       .def_readonly("ergotropy", &MeritValue::ergotropy)
@@ -238,7 +253,7 @@ PYBIND11_MODULE(_core, m) {
                        double epsilon, std::vector<std::string> free_parameters,
                        std::vector<std::string> free_controls,
                        std::map<std::string, std::pair<double, double>> ranges,
-                       py::object callback) {
+                       py::object callback, std::size_t max_memory) {
     auto merit = make_figure_of_merit(name, {lam, eta});
     OptimizeSettings st;
     st.starts = starts;
@@ -249,6 +264,11 @@ PYBIND11_MODULE(_core, m) {
     st.free_controls = std::move(free_controls);
     for (auto& [k, v] : ranges) st.ranges[k] = v;
     st.validate();
+    st.memory_budget = budget(max_memory);
+    GradientOptions g;
+    g.memory_budget = st.memory_budget;
+    const GradientPlan plan = plan_gradient(config.nc(), s.collisions(), g);
+    check_memory({plan.bytes, plan.describe()}, g.memory_budget, "max_memory");
     // callback(start, iteration, loss) after each iteration; False stops the run.
     IterationCallback cb;
     if (!callback.is_none())
@@ -263,11 +283,13 @@ PYBIND11_MODULE(_core, m) {
   }, py::arg("model"), py::arg("schedule"), py::arg("name"), py::arg("lam"), py::arg("eta"),
      py::arg("starts"), py::arg("seed"), py::arg("max_iterations"), py::arg("epsilon"),
      py::arg("free_parameters"), py::arg("free_controls"), py::arg("ranges"),
-     py::arg("callback") = py::none());
+     py::arg("callback") = py::none(), py::arg("max_memory") = 0);
 
   m.def(
       "wigner",
       [](const Eigen::MatrixXcd& rho, const std::vector<double>& x, const std::vector<double>& p) {
+        check_memory(wigner_memory(static_cast<long>(x.size()), static_cast<long>(p.size())),
+                     budget(0), "the available memory");
         return interruptible([&](const StopHook& stop) { return wigner(rho, x, p, stop); });
       },
       py::arg("rho"), py::arg("x"), py::arg("p"));
@@ -284,6 +306,8 @@ PYBIND11_MODULE(_core, m) {
                              int trajectories, std::uint64_t seed, int samples) {
     NoiseSettings ns{sigma, trajectories, seed, samples, {}};
     ns.validate();
+    check_memory(noise_memory(config.nc(), s.collisions(), trajectories), budget(0),
+                 "the available memory");
     const auto model = config.make();
     return interruptible([&](const StopHook& stop) {
       ns.should_stop = stop;

@@ -130,3 +130,17 @@ def test_save_round_trips_atomically(tmp_path):
     with pytest.raises(TypeError):
         qbopt.save({"x": object()}, path)
     assert os.listdir(tmp_path) == ["r.json"]
+
+
+def test_memory_estimate_refuses_with_value_error():
+    # N = 5000: a state is 191 MiB; even the sparsest checkpointing needs ~12.7 GiB.
+    with pytest.raises(ValueError, match="fewest"):
+        qbopt.loss([(0.4, 0.17, 1000)], nc=5000, gradient=True, max_memory=256 << 20)
+    with pytest.raises(ValueError, match="E_k"):
+        qbopt.simulate([(0.4, 0.17, 10**8)], nc=20, max_memory=64 << 20)
+    with pytest.raises(ValueError, match="max_memory"):
+        qbopt.optimize([(0.4, 0.17, 1000)], nc=5000, max_memory=256 << 20)
+    # Within the budget it runs (and checkpoints more sparsely than the fast plan).
+    r = qbopt.loss([(0.4, 0.17, 2000)], nc=150, gradient=True, max_memory=20 << 20)
+    ref = qbopt.loss([(0.4, 0.17, 2000)], nc=150, gradient=True)
+    np.testing.assert_allclose(r["gradient"], ref["gradient"], rtol=1e-12, atol=1e-12)
