@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <sstream>
 #include <type_traits>
 #include <stdexcept>
@@ -54,6 +57,14 @@ std::string batch_text(const toml::node& v) {
 }  // namespace
 
 void apply_config(CLI::App& sub, const std::string& path) {
+  // A directory, /dev/zero or a FIFO would make the parser fail oddly or read forever.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw std::invalid_argument("config '" + path + "' does not exist");
+  if (!S_ISREG(st.st_mode))
+    throw std::invalid_argument("config '" + path + "' is not a regular file");
+  if (::access(path.c_str(), R_OK) != 0)
+    throw std::invalid_argument("config '" + path + "' is not readable");
   if (path.size() > 5 && path.substr(path.size() - 5) == ".json") {
     std::ifstream in(path);
     if (!in) throw std::invalid_argument("cannot read config '" + path + "'");
@@ -195,6 +206,10 @@ void apply_table(CLI::App& sub, const toml::table& tbl, const std::string& origi
     if (!opt || key == "help")
       throw std::invalid_argument(path + ": unknown key '" + std::string(k.str()) + "'");
     if (opt->count() > 0) continue;  // the command line overrides the file
+    // A flag takes only true or false (free_g = 5 or strict = "yes" are mistakes, not true).
+    if (opt->get_expected_max() == 0 && !v.is_boolean())
+      throw std::invalid_argument("config '" + path + "': key '" + std::string(k.str()) +
+                                  "' must be true or false");
     std::vector<std::string> values;
     if (const toml::array* arr = v.as_array()) {
       for (const auto& e : *arr)

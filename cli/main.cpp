@@ -17,6 +17,7 @@
 #include "config.hpp"
 #include "io.hpp"
 #include "json_io.hpp"
+#include "options.hpp"
 #include "reproduce.hpp"
 #include "spectrum.hpp"
 #include "sweep.hpp"
@@ -42,13 +43,12 @@ struct ModelFlags {
   ModelConfig config;
 
   void add_model_flags(CLI::App& app) {
-    app.add_option("--model", model, "battery model (qbopt models lists them)")
-        ->capture_default_str();
+    app.add_option("--model", model, "battery model (qbopt models lists them)");
     app.add_option("--param", params, "model parameter NAME=VALUE (repeatable), e.g. kappa_tau=0.01")
         ->take_all();
-    g_option = app.add_option("--g", g, "coupling g tau (rad); same as --param g=VALUE")
+    g_option = app.add_option("--g", g, "coupling g tau (rad, dimensionless); same as --param g=VALUE")
                    ->default_str("pi/sqrt(15.6) = " + format_number(kPaperCoupling));
-    app.add_option("--nc", nc, "Fock truncation N (levels 0..N-1)")->capture_default_str();
+    app.add_option("--nc", nc, "Fock truncation N (levels 0..N-1; a state takes 8 (N+2)^2 bytes)");
   }
   // Builds and validates the model; throws std::invalid_argument naming the offending value.
   void finish_model() {
@@ -69,21 +69,31 @@ struct ModelFlags {
 struct Common : ModelFlags {
   std::vector<std::string> batch_text;
   std::string out;
+  std::string max_memory_text;
+  std::size_t max_memory = 0;  // bytes; 0 = unknown (no check)
   bool strict = false;
   Schedule schedule;
 
-  void add_to(CLI::App& app) {
+  // `out_rule`: the extensions --out takes for this command.
+  void add_to(CLI::App& app, const std::string& out_rule) {
     add_model_flags(app);
     app.add_option("--batch", batch_text,
                    "batch c,q,count[,fixed] or c=..,q=..,count=..[,g=..][,fixed] "
                    "(repeatable, in order)")
         ->take_all();
-    app.add_option("--out", out, "output file");
+    app.add_option("--out", out,
+                   "output file, " + out_rule +
+                       "; written atomically when the run ends (nothing is left on failure)");
     app.add_flag("--strict", strict, "exit 3 when the final truncation leakage exceeds 1e-6");
+    app.add_option("--max-memory", max_memory_text,
+                   "refuse to start when the estimated memory exceeds this (bytes, or 512M, 8G)")
+        ->default_str("available memory (MemAvailable)");
   }
   // Builds and validates the model and the schedule; throws std::invalid_argument naming the
   // offending value.
   void finish() {
+    max_memory = max_memory_text.empty() ? available_memory()
+                                         : parse_bytes(max_memory_text, "--max-memory");
     finish_model();
     if (batch_text.empty())
       throw std::invalid_argument("at least one --batch c,q,count is required");
@@ -91,6 +101,14 @@ struct Common : ModelFlags {
     for (const auto& t : batch_text) b.push_back(parse_batch(t, config.spec()));
     schedule = Schedule(std::move(b));
     schedule.validate(config.spec());
+  }
+  // Refuses (std::invalid_argument, exit 2) a run whose estimate exceeds --max-memory.
+  void check(const MemoryEstimate& need, const std::string& command) const {
+    try {
+      check_memory(need, max_memory, "--max-memory");
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(command + " " + e.what());
+    }
   }
   json config_json(const std::string& command) const {
     return run_config(command, config, schedule);
@@ -105,9 +123,15 @@ std::string extension(const std::string& path) {
 // Progress line on stderr when it is a terminal; stops the run on SIGINT/SIGTERM.
 std::function<bool(long, long)> progress_reporter(const char* what) {
   const bool tty = stderr_is_terminal();
-  return [tty, what](long k, long n) {
-    if (tty) std::fprintf(stderr, "\r%s: %ld / %ld collisions (%.0f%%)", what, k, n, 100.0 * k / n);
-    if (tty && k == n) std::fputc('\n', stderr);
+  auto last = std::chrono::steady_clock::now();
+  return [tty, what, last](long k, long n) mutable {
+    // At most 10 lines a second: the library calls this every few milliseconds.
+    const auto now = std::chrono::steady_clock::now();
+    if (tty && (k == n || now - last > std::chrono::milliseconds(100))) {
+      std::fprintf(stderr, "\r%s: %ld / %ld collisions (%.0f%%)", what, k, n, 100.0 * k / n);
+      if (k == n) std::fputc('\n', stderr);
+      last = now;
+    }
     return !interrupted();
   };
 }
@@ -130,6 +154,7 @@ void check_samples(int samples) {
 
 // The simulate command's result (its --out JSON document), after c.finish().
 json simulate_json(const Common& c, int samples, const RunContext& ctx) {
+  c.check(simulate_memory(c.nc, c.schedule.collisions()), "simulate");
   const auto model = c.config.make();
   SimulateOptions opt;
   opt.samples = samples;
@@ -201,8 +226,10 @@ struct LossOpts {
   double eta = 0.2;
   std::string loss = "eq11";
   void add_to(CLI::App& app) {
-    app.add_option("--lambda", lambda, "weight of the stability penalty of Eq. (11)");
-    app.add_option("--eta", eta, "fraction of the last collisions in the penalty window, (0, 1]");
+    app.add_option("--lambda", lambda,
+                   "weight of the stability penalty of Eq. (11) (dimensionless, >= 0)");
+    app.add_option("--eta", eta,
+                   "fraction of the last collisions in the penalty window, (0, 1]");
     app.add_option("--loss", loss, "figure of merit: eq11, ergotropy, energy, power");
   }
   LossSettings settings() const { return {lambda, eta}; }
@@ -236,6 +263,12 @@ json loss_json(const Common& c, const LossOpts& lo, bool with_gradient, const Ru
   opt.gradient = with_gradient;
   opt.parameters = with_gradient;
   opt.pipeline = ctx.threads != 1;
+  opt.should_stop = stop_hook();
+  // The gradient checkpoints as sparsely as it must to fit --max-memory; if even the
+  // sparsest plan does not fit, refuse with that plan.
+  if (c.max_memory > 0) opt.memory_budget = c.max_memory;
+  const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), opt);
+  c.check({plan.bytes, plan.describe()}, "loss");
   const LossEvaluation le = evaluate_loss(*model, c.schedule, *merit, opt);
   json cfg = c.config_json("loss");
   lo.to(cfg);
@@ -294,28 +327,21 @@ struct OptOpts {
   bool progress = false;
   int threads = 0;  // cores for the starts: 0 = all
   void add_to(CLI::App& app) {
-    app.add_option("--starts", starts, "number of starting points (the given one, then random)")
-        ->capture_default_str();
-    app.add_option("--seed", seed, "seed of the random starting points")
-        ->check(CLI::NonNegativeNumber)
-        ->capture_default_str();
-    app.add_option("--max-iterations", max_iterations, "L-BFGS-B iterations per start")
-        ->capture_default_str();
-    app.add_option("--epsilon", epsilon, "projected-gradient norm at convergence")
-        ->capture_default_str();
+    app.add_option("--starts", starts, "number of starting points (the given one, then random)");
+    app.add_option("--seed", seed, "seed of the random starting points, 0 .. 2^64-1");
+    app.add_option("--max-iterations", max_iterations, "L-BFGS-B iterations per start");
+    app.add_option("--epsilon", epsilon, "projected-gradient norm at convergence (dimensionless)");
     free_g_option = app.add_option("--free-g", free_g,
                                    "optimize the coupling too: the model's g (no value, or "
                                    "'global'), or each free batch's own g ('batch')")
                         ->expected(0, 1);
-    app.add_option("--g-range", g_range, "search range of a free g: min,max")
+    app.add_option("--g-range", g_range, "search range of a free g: min,max (rad)")
         ->delimiter(',')
-        ->expected(2)
-        ->capture_default_str();
+        ->expected(2);
     app.add_option("--threads", threads,
                    "cores on which the starts run in parallel (0 = all; 1 = one core, no "
                    "pipelined gradient)")
-        ->check(CLI::NonNegativeNumber)
-        ->capture_default_str();
+        ->check(CLI::NonNegativeNumber);
     app.add_flag("--progress", progress,
                  "print a line per iteration even when stderr is not a terminal");
   }
@@ -340,6 +366,7 @@ OptimizeSettings optimize_settings(const OptOpts& oo) {
   if (mode == "global") st.free_parameters.push_back("g");
   if (mode == "batch") st.free_controls.push_back("g");
   st.ranges["g"] = {oo.g_range.at(0), oo.g_range.at(1)};
+  st.should_stop = stop_hook();
   st.validate();
   return st;
 }
@@ -349,6 +376,13 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
   auto merit = make_figure_of_merit(lo.loss, lo.settings());
   OptimizeSettings st = optimize_settings(oo);
   if (ctx.threads > 0) st.threads = ctx.threads;
+  {
+    GradientOptions g;
+    if (c.max_memory > 0) g.memory_budget = c.max_memory;
+    const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), g);
+    c.check({plan.bytes, plan.describe()}, "optimize");
+    st.memory_budget = g.memory_budget;
+  }
   const std::string mode = oo.free_g_mode();
   const bool show = !ctx.quiet && (oo.progress || stderr_is_terminal());
   IterationCallback cb = [show](int start, int it, double loss) {
@@ -443,11 +477,23 @@ int run_state(Common& c, const std::vector<double>& grid) {
   std::vector<double> xs;
   if (!grid.empty()) {
     if (grid.size() != 3 || !std::isfinite(grid[0]) || !std::isfinite(grid[1]) ||
-        grid[0] >= grid[1] || grid[2] < 2 || grid[2] != std::floor(grid[2]) || grid[2] > 4001)
-      throw std::invalid_argument(
-          "--wigner must be xmin,xmax,points with xmin < xmax and 2 <= points <= 4001");
+        grid[0] >= grid[1] || grid[2] < 2 || grid[2] != std::floor(grid[2]) || grid[2] > 4001) {
+      std::string text;
+      for (double v : grid) text += (text.empty() ? "" : ",") + format_number(v);
+      // Appended piecewise: GCC 12 reports a false -Wrestrict on "literal" + std::string here.
+      std::string msg = "--wigner '";
+      msg += text;
+      msg += "' must be xmin,xmax,points with xmin < xmax and 2 <= points <= 4001";
+      throw std::invalid_argument(msg);
+    }
     xs = linspace(grid[0], grid[1], static_cast<int>(grid[2]));
   }
+  MemoryEstimate need = simulate_memory(c.nc, c.schedule.collisions());
+  if (!xs.empty()) {
+    const MemoryEstimate w = wigner_memory(static_cast<long>(xs.size()), static_cast<long>(xs.size()));
+    need = {need.bytes + w.bytes, need.what + ", and a " + w.what};
+  }
+  c.check(need, "state");
   const auto model = c.config.make();
   SimulateOptions so;
   so.samples = 2;
@@ -470,16 +516,23 @@ int run_state(Common& c, const std::vector<double>& grid) {
   std::printf("state after %zu collisions: E %.6f  W %.6f  P %.6f  leakage %.3e%s\n",
               t.energy.size() - 1, energy(s), ergotropy(s), purity(s), leakage(s),
               partial ? " (interrupted: partial state)" : "");
-  if (!xs.empty() && !interrupted()) {
-    const Eigen::MatrixXd w = wigner(rho, xs, xs);
-    out["config"]["wigner"] = grid;
-    out["wigner"] = {{"x", xs}, {"p", xs}, {"w", rows_json(w)}};
+  bool wigner_stopped = false;
+  if (!xs.empty() && !partial) {
+    try {
+      const Eigen::MatrixXd w = wigner(rho, xs, xs, stop_hook());
+      out["config"]["wigner"] = grid;
+      out["wigner"] = {{"x", xs}, {"p", xs}, {"w", rows_json(w)}};
+    } catch (const Interrupted&) {
+      // The state is complete: write it, without the Wigner function, marked interrupted.
+      wigner_stopped = true;
+      out["interrupted"] = true;
+    }
   }
   if (file) {
     file->stream() << out.dump(1) << '\n';
     file->commit();
   }
-  if (partial) return kInterrupted;
+  if (partial || wigner_stopped) return kInterrupted;
   return check_leakage(leakage(s), c);
 }
 
@@ -551,14 +604,14 @@ struct TaskCommands {
 
   explicit TaskCommands(CLI::App& app) {
     sim = app.add_subcommand("simulate", "run a charging schedule and record E, W, P, leakage");
-    sim_c.add_to(*sim);
+    sim_c.add_to(*sim, "ending in .json (full result) or .csv (the samples)");
     sim->add_option("--samples", samples, "number of log-spaced sample points (>= 2)");
     sim->add_option("config", sim_config,
                     "TOML (or JSON) file with any of these options (flags override it)");
 
     loss = app.add_subcommand(
         "loss", "evaluate a figure of merit (Eq. (11) by default) and its gradient");
-    loss_c.add_to(*loss);
+    loss_c.add_to(*loss, "ending in .json");
     loss_o.add_to(*loss);
     loss->add_flag("--gradient", with_gradient, "also write dL/d(c, q) of every batch");
     loss->add_option("config", loss_config,
@@ -566,7 +619,7 @@ struct TaskCommands {
 
     opt = app.add_subcommand(
         "optimize", "minimize the loss over the free (c, q) of the batches with L-BFGS-B");
-    opt_c.add_to(*opt);
+    opt_c.add_to(*opt, "ending in .json");
     opt_l.add_to(*opt);
     opt_o.add_to(*opt);
     opt->add_option("config", opt_config,
@@ -632,21 +685,33 @@ json run_task(const json& task, const RunContext& ctx) {
   return tc.compute(command, ctx);
 }
 
+// The one printer of error lines: the message sanitized (one line, values cut).
+int report_error(const std::string& what, int code) {
+  std::fprintf(stderr, "qbopt: error: %s\n", sanitize(what).c_str());
+  return code;
+}
+
 int run_main(int argc, char** argv) {
   CLI::App app{"qbopt: simulate and optimize the charging of a micromaser quantum battery"};
   app.set_version_flag("--version", std::string("qbopt ") + qbopt::version);
   app.require_subcommand(1);
+  // --help shows every default (inherited by the subcommands' options).
+  app.option_defaults()->always_capture_default();
 
   TaskCommands tc(app);
   CLI::App *sim = tc.sim, *loss = tc.loss, *opt = tc.opt;
 
   Common st_c;
   std::vector<double> wigner_grid;
+  std::string st_config;
   auto* st =
       app.add_subcommand("state", "final state of a schedule: populations, rho, Wigner function");
-  st_c.add_to(*st);
-  st->add_option("--wigner", wigner_grid, "Wigner grid xmin,xmax,points (same for x and p)")
+  st_c.add_to(*st, "ending in .json");
+  st->add_option("--wigner", wigner_grid,
+                 "Wigner grid xmin,xmax,points (x and p alike, dimensionless quadratures)")
       ->delimiter(',');
+  st->add_option("config", st_config,
+                 "TOML (or JSON) file with any of these options (flags override it)");
 
   SweepOptions sweep_o;
   auto* sweep = app.add_subcommand(
@@ -669,14 +734,15 @@ int run_main(int argc, char** argv) {
   ReproduceOptions rep_o;
   auto* rep = app.add_subcommand("reproduce",
                                  "redo the seed paper: tables, long runs, states, noise, figures");
-  rep->add_option("--out", rep_o.out_dir, "output directory (report.md, results.json, PNG figures)")
+  rep->add_option("--out", rep_o.out_dir,
+                  "output directory (report.md, results.json, PNG figures)")
       ->required();
   rep->add_flag("--quick", rep_o.quick, "shortened run for CI (under a minute)");
-  rep->add_option("--seed", rep_o.seed, "seed of the noise ensembles")
-      ->check(CLI::NonNegativeNumber);
-  rep->add_option("--sigma", rep_o.sigma, "noise on each qubit's c and q (0 = no ensembles)");
+  rep->add_option("--seed", rep_o.seed, "seed of the noise ensembles, 0 .. 2^64-1");
+  rep->add_option("--sigma", rep_o.sigma,
+                  "standard deviation of the noise on each qubit's c and q (0 = no ensembles)");
   rep->add_option("--trajectories", rep_o.noise_trajectories, "noise ensemble size");
-  rep->add_option("--collisions", rep_o.collisions, "length of the long runs");
+  rep->add_option("--collisions", rep_o.collisions, "length of the long runs (collisions)");
   rep->add_flag("!--no-figures", rep_o.figures, "skip the matplotlib figures");
 
   ModelFlags spec_m;
@@ -687,9 +753,10 @@ int run_main(int argc, char** argv) {
   spec_m.add_model_flags(*spec);
   spec->add_option("--qubit", spec_qubit, "the charging qubit: c,q or c=..,q=..[,g=..]")
       ->required();
-  spec->add_option("--count", spec_o.count, "number K of eigenvalues (largest modulus)")
-      ->capture_default_str();
-  spec->add_option("--out", spec_o.out, "output file (.json)");
+  spec->add_option("--count", spec_o.count, "number K of eigenvalues (largest modulus)");
+  spec->add_option("--out", spec_o.out, "output file, ending in .json");
+
+  check_numeric_options(app);
 
   try {
     app.parse(argc, argv);
@@ -700,14 +767,17 @@ int run_main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "qbopt: error: %s\n", e.what());
-    return kBadInput;
+    std::string what = e.what();
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) || what.find("not expected") != std::string::npos)
+      what += did_you_mean(app, std::vector<std::string>(argv + 1, argv + argc));
+    return report_error(what, kBadInput);
   }
   install_interrupt_handler();
   try {
     if (*sim && !tc.sim_config.empty()) apply_config(*sim, tc.sim_config);
     if (*loss && !tc.loss_config.empty()) apply_config(*loss, tc.loss_config);
     if (*opt && !tc.opt_config.empty()) apply_config(*opt, tc.opt_config);
+    if (*st && !st_config.empty()) apply_config(*st, st_config);
     if (*sim) return run_simulate(tc.sim_c, tc.samples);
     if (*loss) return run_loss(tc.loss_c, tc.loss_o, tc.with_gradient);
     if (*opt) return run_optimize(tc.opt_c, tc.opt_l, tc.opt_o);
@@ -728,12 +798,14 @@ int run_main(int argc, char** argv) {
           parse_batch(spec_qubit + (keyword ? ",count=1" : ",1"), spec_m.config.spec()).qubit;
       return run_spectrum(spec_o);
     }
+  } catch (const Interrupted&) {
+    // Stopped by SIGINT/SIGTERM inside a computation that has no partial result to write.
+    std::fprintf(stderr, "qbopt: interrupted (status: interrupted; no output written)\n");
+    return kInterrupted;
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "qbopt: error: %s\n", e.what());
-    return kBadInput;
+    return report_error(e.what(), kBadInput);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "qbopt: error: %s\n", e.what());
-    return 1;
+    return report_error(e.what(), 1);
   }
   return 0;
 }

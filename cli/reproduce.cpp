@@ -220,7 +220,9 @@ json lossy_study(const std::vector<Scenario>& sc, const std::vector<Schedule>& o
     const ModelConfig m = lossy_model(s.nc, kLossyKappaTau, 0.0);
     const OptimizeResult r = optimize(m, optimum[i], *merit, st,
                                       [](int, int, double) { return !interrupted(); });
-    const LossEvaluation before = evaluate_loss(*m.make(), optimum[i], *merit, {false});
+    GradientOptions value_only;
+    value_only.gradient = false;
+    const LossEvaluation before = evaluate_loss(*m.make(), optimum[i], *merit, value_only);
     json row = {{"id", id},
                 {"params", schedule_json(r.schedule, m.spec())},
                 {"loss", r.best.merit.value},
@@ -335,11 +337,14 @@ int run_reproduce(const ReproduceOptions& o) {
     auto merit = make_figure_of_merit("eq11", ls);
     OptimizeSettings st;
     if (o.quick) st.max_iterations = 4;
+    st.should_stop = stop_hook();
     const OptimizeResult r = optimize(ModelConfig("micromaser", s.nc), Schedule(s.start), *merit, st,
                                       [](int, int, double) { return !interrupted(); });
     Schedule paper_s(s.start);
     for (std::size_t b = 0; b < s.paper.size(); ++b) paper_s.batches()[b].qubit = s.paper[b];
-    const LossEvaluation at_paper = evaluate_loss(Micromaser(kG, s.nc), paper_s, *merit, {false});
+    GradientOptions value_only;
+    value_only.gradient = false;
+    const LossEvaluation at_paper = evaluate_loss(Micromaser(kG, s.nc), paper_s, *merit, value_only);
     optimum.push_back(r.schedule);
     json params = json::array();
     for (const auto& b : r.schedule.batches())
@@ -397,9 +402,14 @@ int run_reproduce(const ReproduceOptions& o) {
     if (o.sigma > 0 && noise_traj > 0 && !interrupted()) {
       pr.say("noise ensemble " + std::string(s.id) + " (" + std::to_string(noise_traj) +
              " trajectories)");
-      NoiseSettings ns{o.sigma, noise_traj, o.seed + i, 40};
-      const NoiseEnsemble e = noise_ensemble(model, long_run(optimum[i], n_noise), ns);
-      tj["noise"] = {{"sigma", o.sigma},
+      NoiseSettings ns{o.sigma, noise_traj, o.seed + i, 40, stop_hook()};
+      NoiseEnsemble e;
+      try {
+        e = noise_ensemble(model, long_run(optimum[i], n_noise), ns);
+      } catch (const Interrupted&) {
+        stopped = true;  // the ensemble is dropped; what is done so far is written below
+      }
+      if (!stopped) tj["noise"] = {{"sigma", o.sigma},
                      {"trajectories", noise_traj},
                      {"seed", o.seed + i},
                      {"k", e.k},
@@ -410,10 +420,15 @@ int run_reproduce(const ReproduceOptions& o) {
     }
     results["trajectories"].push_back(tj);
     // 3. States and Wigner functions after the long run (Figs. 5 and 7).
-    if (*s.state_figure) {
+    if (*s.state_figure && !stopped) {
       pr.say("state and Wigner function " + std::string(s.id));
       const auto xs = linspace(-grid_half, grid_half, grid);
-      const Eigen::MatrixXd w = wigner(t.final_state, xs, xs);
+      Eigen::MatrixXd w;
+      try {
+        w = wigner(t.final_state, xs, xs, stop_hook());
+      } catch (const Interrupted&) {
+        break;  // stopped: `results` so far is written after the loop
+      }
       results["states"].push_back({{"id", s.id},
                                    {"figure", s.state_figure},
                                    {"k", t.samples.back().k},
@@ -424,13 +439,15 @@ int run_reproduce(const ReproduceOptions& o) {
                                    {"wigner", {{"x", xs}, {"p", xs}, {"w", rows_json(w)}}}});
     }
     write_json(results_path, results);
-    stopped = interrupted();
+    stopped = stopped || interrupted();
   }
+  stopped = stopped || interrupted();
   if (!stopped) {
     // Fine-tuned g = pi/4 (m = 16), incoherent charging c = 0, q = 0: W -> 15 (dashed, Fig. 4).
     const Micromaser model(std::numbers::pi / 4, kLongRunN);
     SimulateOptions so;
     so.samples = 60;
+    so.progress = [](long, long) { return !interrupted(); };
     const Trajectory t = simulate(model, Schedule({{{0.0, 0.0}, n_long, false}}), so);
     json tj = {{"id", "fine-tuned"},
                {"figure", "4"},

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <string>
 #include <qbopt/gradient.hpp>
+#include <qbopt/memory.hpp>
 #include <qbopt/observables.hpp>
 #include <stdexcept>
 
@@ -29,9 +31,16 @@ void add_energy_cotangent(double d, int top, State& lam) {
   for (int m = 1; m <= top; ++m) lam.at(m, m) += d * m;
 }
 
-void ensure_states(std::vector<State>& v, std::size_t count, int N) {
+// Allocating (and zeroing) hundreds of MB takes a while, so it polls the stop hook too.
+void ensure_states(std::vector<State>& v, std::size_t count, int N, const StopHook& should_stop) {
   if (!v.empty() && v.front().dim() != N) v.clear();
-  while (v.size() < count) v.push_back(State::zeros(N));
+  v.reserve(count);
+  // Zeroing a state costs about a collision: poll as often as the passes do.
+  const auto every = static_cast<std::size_t>(poll_interval(N));
+  while (v.size() < count) {
+    if (v.size() % every == 0) poll(should_stop);
+    v.push_back(State::zeros(N));
+  }
 }
 
 void copy_state(const State& from, State& to) { to = from; }
@@ -115,23 +124,11 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
         request[b].controls |= 1u << i;
   }
 
-  // Storage plan (see GradientOptions::checkpoint_every).
-  const std::size_t state_bytes = sizeof(double) * static_cast<std::size_t>(N + 2) * (N + 2);
-  long stride = options_.checkpoint_every;
-  if (stride <= 0) {
-    // Segments sized from the caches (checkpoint_segment_bytes): with the two-core pipeline,
-    // 90 states (16 MiB) at N = 150 measured fastest for 1000 collisions (22 ms, against
-    // 26 ms with 22 states and 52 ms storing every state, bound by memory bandwidth); on one
-    // core, segments that stay in L2.
-    stride = std::clamp(static_cast<long>(checkpoint_segment_bytes(options_.pipeline) / state_bytes), 2L, 128L);
-    // Memory: n/stride checkpoints plus two segments of stride states; when that exceeds the
-    // budget, stride = sqrt(n/2) minimizes it (about 2 sqrt(2n) states in all).
-    auto states = [&](long s) { return static_cast<std::size_t>(n / s + 1 + 2 * s); };
-    if (states(stride) * state_bytes > options_.memory_budget)
-      stride = std::max(2L, static_cast<long>(std::ceil(std::sqrt(double(n) / 2))));
-  }
-  stride = std::max(1L, std::min(stride, n));
+  const GradientPlan plan = plan_gradient(N, n, options_);
+  const long stride = plan.stride;
   const bool store_all = grad && stride == 1;
+  const long every = poll_interval(N);
+  const StopHook& should_stop = options_.should_stop;
 
   std::vector<double> E;
   E.reserve(static_cast<std::size_t>(n) + 1);
@@ -142,18 +139,21 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   State work_a(N), work_b = State::zeros(N);
   const State* final_state = nullptr;
   if (store_all) {
-    ensure_states(states_, static_cast<std::size_t>(n) + 1, N);
+    ensure_states(states_, static_cast<std::size_t>(n) + 1, N, should_stop);
     states_[0] = State(N);
     E.push_back(energy(states_[0]));
     for (long k = 0; k < n; ++k) {
+      if (k % every == 0) poll(should_stop);
       model.apply(qubit(k), states_[k], states_[k + 1]);
       E.push_back(energy(states_[k + 1]));
     }
     final_state = &states_[n];
   } else {
-    if (grad) ensure_states(states_, static_cast<std::size_t>((n + stride - 1) / stride), N);
+    if (grad)
+      ensure_states(states_, static_cast<std::size_t>((n + stride - 1) / stride), N, should_stop);
     E.push_back(energy(work_a));
     for (long k = 0; k < n; ++k) {
+      if (k % every == 0) poll(should_stop);
       if (grad && k % stride == 0) copy_state(work_a, states_[k / stride]);
       model.apply(qubit(k), work_a, work_b);
       std::swap(work_a, work_b);
@@ -180,16 +180,27 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
 
   std::vector<std::array<double, kMaxControls>> acc(batches.size());
   std::vector<double> acc_params(static_cast<std::size_t>(n_params), 0.0);
+  // The stop hook inside the OpenMP sections below: an exception may not leave them, so
+  // they set this flag and return, and the pass throws after the region.
+  std::atomic<bool> stop{false};
+  auto stopping = [&](long k) {
+    if (k % every == 0 && should_stop && should_stop()) stop.store(true, std::memory_order_relaxed);
+    return stop.load(std::memory_order_relaxed);
+  };
   // Recomputes r_k0 .. r_k1-1 from the checkpoint at k0 into buf.
   auto recompute = [&](long k0, std::vector<State>& buf) {
     const long k1 = std::min(n, k0 + stride);
     copy_state(states_[k0 / stride], buf[0]);
-    for (long k = k0 + 1; k < k1; ++k) model.apply(qubit(k - 1), buf[k - k0 - 1], buf[k - k0]);
+    for (long k = k0 + 1; k < k1; ++k) {
+      if (stopping(k)) return;
+      model.apply(qubit(k - 1), buf[k - k0 - 1], buf[k - k0]);
+    }
   };
   // Runs the adjoint backwards through collisions k1-1 .. k0, seg[i] = r_(k0+i).
   auto pull = [&](long k0, const State* seg) {
     const long k1 = std::min(n, k0 + stride);
     for (long k = k1 - 1; k >= k0; --k) {
+      if (stopping(k)) return;
       const State& r = seg[k - k0];
       const int b = batch_of_[k];
       model.pullback(qubit(k), r, lam, lam_next, request[b], acc[b].data(),
@@ -200,15 +211,23 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   };
   const long last = ((n - 1) / stride) * stride;
   if (store_all) {
-    for (long k0 = last; k0 >= 0; k0 -= stride) pull(k0, &states_[k0]);
+    for (long k0 = last; k0 >= 0 && !stop; k0 -= stride) pull(k0, &states_[k0]);
+  } else if (!plan.pipeline) {
+    // One segment buffer: recompute, then pull through it (the low-memory plan).
+    next_segment_.clear();
+    ensure_states(segment_, static_cast<std::size_t>(stride), N, should_stop);
+    for (long k0 = last; k0 >= 0 && !stop; k0 -= stride) {
+      recompute(k0, segment_);
+      if (!stop) pull(k0, segment_.data());
+    }
   } else {
-    ensure_states(segment_, static_cast<std::size_t>(stride), N);
-    ensure_states(next_segment_, static_cast<std::size_t>(stride), N);
+    ensure_states(segment_, static_cast<std::size_t>(stride), N, should_stop);
+    ensure_states(next_segment_, static_cast<std::size_t>(stride), N, should_stop);
     recompute(last, segment_);
-    for (long k0 = last; k0 >= 0; k0 -= stride) {
+    for (long k0 = last; k0 >= 0 && !stop; k0 -= stride) {
       // Pipeline: one core recomputes the previous segment while the other runs the adjoint
       // through this one, so in wall time the gradient costs about forward + adjoint.
-#pragma omp parallel sections num_threads(2) if (options_.pipeline)
+#pragma omp parallel sections num_threads(2)
       {
 #pragma omp section
         {
@@ -220,6 +239,7 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
       std::swap(segment_, next_segment_);
     }
   }
+  if (stop) throw Interrupted();
 
   // Through the count-weighted means of Eq. (11).
   out.batches.resize(batches.size());
@@ -237,6 +257,59 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   }
   if (options_.parameters) out.parameters = acc_params;
   return out;
+}
+
+GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
+  const std::size_t sb = State::bytes(N);
+  // E_k for every k, the batch index of every collision, and the State objects' own sizes.
+  const std::size_t per_run = (sizeof(double) + sizeof(int)) * static_cast<std::size_t>(n + 1);
+  auto make = [&](long stride, bool pipeline) {
+    GradientPlan p;
+    p.state_bytes = sb;
+    p.stride = std::max(1L, std::min(stride, n));
+    p.pipeline = pipeline && p.stride > 1;
+    if (!o.gradient)
+      p.states = 2;  // r_k and its successor
+    else if (p.stride == 1)
+      p.states = static_cast<std::size_t>(n) + 1 + 2;  // every r_k, and Lambda, Lambda_next
+    else
+      // checkpoints, one or two segments, forward work pair, Lambda pair
+      p.states = static_cast<std::size_t>((n + p.stride - 1) / p.stride) +
+                 (p.pipeline ? 2 : 1) * static_cast<std::size_t>(p.stride) + 4;
+    p.bytes = p.states * sb + per_run;
+    return p;
+  };
+  if (!o.gradient) return make(n, false);
+  if (o.checkpoint_every > 0) {
+    GradientPlan p = make(o.checkpoint_every, o.pipeline);
+    p.over_budget = p.bytes > o.memory_budget;
+    return p;
+  }
+  // Segments sized from the caches (checkpoint_segment_bytes): with the two-core pipeline,
+  // 90 states (16 MiB) at N = 150 measured fastest for 1000 collisions (22 ms, against 26 ms
+  // with 22 states and 52 ms storing every state, bound by memory bandwidth); on one core,
+  // segments that stay in L2.
+  const long fast =
+      std::clamp(static_cast<long>(checkpoint_segment_bytes(o.pipeline) / sb), 2L, 128L);
+  GradientPlan p = make(fast, o.pipeline);
+  if (p.bytes <= o.memory_budget) return p;
+  // n/s checkpoints + 2s segment states is smallest at s = sqrt(n/2) (~2 sqrt(2n) states).
+  p = make(std::max(2L, static_cast<long>(std::ceil(std::sqrt(double(n) / 2)))), o.pipeline);
+  if (p.bytes <= o.memory_budget) return p;
+  // One segment buffer: n/s + s is smallest at s = sqrt(n) (~2 sqrt(n) states), the fewest
+  // this scheme needs; deeper (multi-level) checkpointing is not implemented.
+  p = make(std::max(2L, static_cast<long>(std::ceil(std::sqrt(double(n))))), false);
+  p.over_budget = p.bytes > o.memory_budget;
+  return p;
+}
+
+std::string GradientPlan::describe() const {
+  std::string s = std::to_string(states) + " states of " + format_bytes(state_bytes);
+  if (stride > 1)
+    s += " (a checkpoint every " + std::to_string(stride) + " collisions" +
+         (pipeline ? ", two segment buffers" : ", one segment buffer") + ")";
+  if (over_budget) s += ", the fewest this gradient can do with";
+  return s;
 }
 
 LossEvaluation evaluate_loss(const CollisionModel& model, const Schedule& schedule,

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <exception>
 #include <qbopt/noise.hpp>
@@ -46,10 +47,17 @@ NoiseEnsemble noise_ensemble(const CollisionModel& model, const Schedule& schedu
   std::vector<std::vector<Sample>> runs(T);
   SimulateOptions opt;
   opt.samples = settings.samples;
-  // An exception may not leave an OpenMP region: keep the first one and rethrow it after.
+  // An exception may not leave an OpenMP region: keep the first one and rethrow it after;
+  // once one is kept the other trajectories stop at their next poll.
   std::exception_ptr error;
+  std::atomic<bool> failed{false};
+  opt.should_stop = [&] {
+    return failed.load(std::memory_order_relaxed) ||
+           (settings.should_stop && settings.should_stop());
+  };
 #pragma omp parallel for schedule(dynamic)
   for (int j = 0; j < T; ++j) {
+    if (failed.load(std::memory_order_relaxed)) continue;
     try {
       const Schedule s =
           perturbed(schedule, settings.sigma, settings.seed, static_cast<std::uint64_t>(j));
@@ -57,6 +65,7 @@ NoiseEnsemble noise_ensemble(const CollisionModel& model, const Schedule& schedu
     } catch (...) {
 #pragma omp critical(qbopt_noise_error)
       if (!error) error = std::current_exception();
+      failed.store(true, std::memory_order_relaxed);
     }
   }
   if (error) std::rethrow_exception(error);

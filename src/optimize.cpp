@@ -122,6 +122,7 @@ class Objective {
     if (f < best_f) {
       best_f = f;
       best_x = x;
+      best_eval = std::move(le);
     }
     return f;
   }
@@ -162,6 +163,7 @@ class Objective {
   int evaluations = 0;
   double best_f = std::numeric_limits<double>::infinity();
   Eigen::VectorXd best_x;
+  LossEvaluation best_eval;  // at best_x (so the result needs no re-evaluation)
   std::vector<double> history;
 
  private:
@@ -251,11 +253,15 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
   const int threads = dim > 0 ? std::max(1, std::min(cores, settings.starts)) : 1;
   GradientOptions gopt;
   gopt.parameters = !settings.free_parameters.empty();
+  gopt.should_stop = settings.should_stop;
+  gopt.memory_budget = settings.memory_budget;
   // The two-core gradient pipeline only when one start has the machine to itself.
   gopt.pipeline = threads == 1 && settings.threads != 1;
   LossEvaluator ev(gopt);
   double best = std::numeric_limits<double>::infinity();
   Eigen::VectorXd best_x = x0;
+  LossEvaluation best_eval;
+  bool have_eval = false;
   std::atomic<bool> stop{false};
 
   if (dim > 0) {
@@ -270,6 +276,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
       StartResult result;
       std::vector<double> history;
       Eigen::VectorXd best_x;
+      LossEvaluation best_eval;
     };
     std::vector<std::optional<Done>> done(static_cast<std::size_t>(settings.starts));
     std::vector<std::exception_ptr> errors(static_cast<std::size_t>(settings.starts));
@@ -277,7 +284,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
     // each start with its own evaluator (its state storage is not shareable).
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
     for (int s = 0; s < settings.starts; ++s) {
-      if (stop.load()) continue;  // stopped: later starts do not begin
+      if (stop.load()) continue;  // stopped: later starts do not begin (recorded below)
       try {
         LossEvaluator own(gopt);
         Eigen::VectorXd x = initial[s];
@@ -297,6 +304,10 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
             sr.message.clear();
             break;
           } catch (const Stop&) {
+            sr.status = OptimizeStatus::interrupted;
+            stop.store(true);
+            break;
+          } catch (const Interrupted&) {  // the stop hook, inside an evaluation
             sr.status = OptimizeStatus::interrupted;
             stop.store(true);
             break;
@@ -321,7 +332,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
         sr.evaluations = obj.evaluations;
         sr.loss = obj.best_f;
         obj.decode(obj.best_x.size() ? obj.best_x : x0, sr.schedule, sr.parameters);
-        done[s] = Done{std::move(sr), obj.history, obj.best_x};
+        done[s] = Done{std::move(sr), obj.history, obj.best_x, std::move(obj.best_eval)};
       } catch (...) {
         errors[s] = std::current_exception();
         stop.store(true);
@@ -330,14 +341,29 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
     for (const auto& e : errors)  // the first start's error, as a serial run would throw it
       if (e) std::rethrow_exception(e);
     // Merged in start order, so ties go to the earlier start as in a serial run.
-    for (auto& d : done) {
-      if (!d) continue;
+    for (int s = 0; s < settings.starts; ++s) {
+      auto& d = done[s];
+      if (!d) {
+        // Not run (interrupted before it began): recorded with its initial point, the same
+        // draw as an uninterrupted run, so a rerun can pick these starts up.
+        StartResult sr;
+        sr.initial.assign(initial[s].data(), initial[s].data() + dim);
+        sr.status = OptimizeStatus::interrupted;
+        sr.message = "not started";
+        sr.loss = std::numeric_limits<double>::quiet_NaN();
+        Objective(model, start, slots, merit, ev, {}, s)
+            .decode(initial[s], sr.schedule, sr.parameters);
+        res.starts.push_back(std::move(sr));
+        continue;
+      }
       StartResult& sr = d->result;
       res.iterations += sr.iterations;
       res.evaluations += sr.evaluations;
       if (d->best_x.size() > 0 && sr.loss < best) {
         best = sr.loss;
         best_x = d->best_x;
+        best_eval = std::move(d->best_eval);
+        have_eval = true;
         res.history = d->history;
         res.status = sr.status;
         res.message = sr.message;
@@ -348,10 +374,22 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
   const bool stopped = stop.load();
   if (stopped) res.status = OptimizeStatus::interrupted;
 
-  // Report the best point with its full evaluation.
+  // Report the best point with its full evaluation: the one the objective kept, else (no
+  // free slot) a fresh one.
   Objective final_obj(model, start, slots, merit, ev, {}, 0);
   final_obj.decode(best_x, res.schedule, res.parameters);
-  res.best = ev(*model.make(res.parameters), res.schedule, merit);
+  if (have_eval) {
+    res.best = std::move(best_eval);
+  } else if (stopped) {
+    // Interrupted in the very first evaluation: nothing is known (and Ctrl-C must not wait).
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    res.best.merit.value = res.best.merit.ergotropy = res.best.merit.penalty = nan;
+    res.best.final_energy = res.best.final_leakage = nan;
+  } else {
+    GradientOptions plain = gopt;
+    plain.should_stop = nullptr;
+    res.best = evaluate_loss(*model.make(res.parameters), res.schedule, merit, plain);
+  }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }

@@ -26,17 +26,18 @@ std::vector<long> log_spaced(long n, int count) {
 }
 
 void propagate(const CollisionModel& model, const Schedule& schedule, long k0, long k1,
-               State& state, State& tmp, std::vector<double>* energies) {
-  long start = 0;  // collisions before the current batch
-  for (const auto& b : schedule.batches()) {
-    const long end = start + b.count;
-    for (long k = std::max(k0, start); k < std::min(k1, end); ++k) {
-      model.apply(b.qubit, state, tmp);
+               State& state, State& tmp, std::vector<double>* energies,
+               ScheduleCursor* cursor) {
+  ScheduleCursor local(schedule);
+  ScheduleCursor& at = cursor ? *cursor : local;
+  for (long k = k0; k < k1;) {
+    at.seek(k);
+    const Qubit& qb = at.batch().qubit;
+    for (const long end = std::min(k1, at.batch_end()); k < end; ++k) {
+      model.apply(qb, state, tmp);
       std::swap(state, tmp);
       if (energies) energies->push_back(energy(state));
     }
-    start = end;
-    if (start >= k1) break;
   }
 }
 
@@ -58,13 +59,17 @@ Trajectory simulate(const CollisionModel& model, const Schedule& schedule, const
   State tmp = State::zeros(model.dim());
   tr.energy.push_back(energy(tr.final_state));
   const std::vector<long> ks = log_spaced(n, options.samples);
-  // Chunks end at every sample point and at least every 4096 collisions (progress checks).
+  // Chunks end at every sample point and at least every poll_interval(N) (<= 4096)
+  // collisions, where the progress and stop hooks are polled.
+  const long chunk = std::min(4096L, poll_interval(model.dim()));
+  ScheduleCursor cursor(schedule);
   long k = 0;
   std::size_t next = 0;
   while (k < n) {
-    long stop = std::min(n, k + 4096);
+    poll(options.should_stop);
+    long stop = std::min(n, k + chunk);
     if (next < ks.size()) stop = std::min(stop, ks[next]);
-    propagate(model, schedule, k, stop, tr.final_state, tmp, &tr.energy);
+    propagate(model, schedule, k, stop, tr.final_state, tmp, &tr.energy, &cursor);
     k = stop;
     if (next < ks.size() && ks[next] == k) {
       const State& s = tr.final_state;

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <cmath>
 #include <numbers>
 #include <qbopt/wigner.hpp>
@@ -20,8 +22,9 @@ constexpr double kBig = 1e150;  // rescale the recurrence above this magnitude
 const double kLogBig = std::log(kBig);
 
 // Accumulates W over one tile of points (xs, ps) of length len into out.
-void wigner_tile(const Eigen::MatrixXcd& rho, int M, const double* xs, const double* ps, int len,
-                 double* out) {
+// Returns false when `stop` asked to stop (out is then incomplete).
+bool wigner_tile(const Eigen::MatrixXcd& rho, int M, const double* xs, const double* ps, int len,
+                 double* out, const std::function<bool()>& stop) {
   double B[kBlock], theta[kBlock], phi[kBlock], prev[kBlock], scale[kBlock];
   double sre[kBlock], sim[kBlock], acc[kBlock];
   bool outside[kBlock];
@@ -37,6 +40,8 @@ void wigner_tile(const Eigen::MatrixXcd& rho, int M, const double* xs, const dou
     acc[i] = 0;
   }
   for (int L = 0; L < M; ++L) {
+    // A band costs ~len (M - L) steps: polling every 16 bands keeps a poll within ~1 ms.
+    if (L % 16 == 0 && stop()) return false;
     // Start: phi_0^(L) = B^{L/2} e^{-B/2} / sqrt(L!), held as psi * exp(scale) with psi = 1.
     const double lg = 0.5 * std::lgamma(L + 1.0);
     for (int i = 0; i < len; ++i) {
@@ -95,12 +100,13 @@ void wigner_tile(const Eigen::MatrixXcd& rho, int M, const double* xs, const dou
     }
   }
   for (int i = 0; i < len; ++i) out[i] = outside[i] ? 0.0 : acc[i] / std::numbers::pi;
+  return true;
 }
 
 }  // namespace
 
 Eigen::MatrixXd wigner(const Eigen::MatrixXcd& rho, const std::vector<double>& x,
-                       const std::vector<double>& p) {
+                       const std::vector<double>& p, const StopHook& should_stop) {
   if (rho.rows() != rho.cols() || rho.rows() < 1)
     throw std::invalid_argument("density matrix must be square and non-empty");
   for (double v : x)
@@ -119,20 +125,30 @@ Eigen::MatrixXd wigner(const Eigen::MatrixXcd& rho, const std::vector<double>& x
       ps[static_cast<long>(j) * nx + i] = p[j];
     }
   const long tiles = (total + kBlock - 1) / kBlock;
+  // An exception may not leave the OpenMP loop: the hook sets a flag that every tile reads.
+  std::atomic<bool> stopped{false};
+  const std::function<bool()> stop = [&] {
+    if (!stopped.load(std::memory_order_relaxed) && should_stop && should_stop())
+      stopped.store(true, std::memory_order_relaxed);
+    return stopped.load(std::memory_order_relaxed);
+  };
 #pragma omp parallel for schedule(dynamic)
   for (long t = 0; t < tiles; ++t) {
+    if (stopped.load(std::memory_order_relaxed)) continue;
     const long start = t * kBlock;
     const int len = static_cast<int>(std::min<long>(kBlock, total - start));
-    wigner_tile(rho, M, xs.data() + start, ps.data() + start, len, w.data() + start);
+    wigner_tile(rho, M, xs.data() + start, ps.data() + start, len, w.data() + start, stop);
   }
+  if (stopped) throw Interrupted();
   Eigen::MatrixXd W(np, nx);
   for (int j = 0; j < np; ++j)
     for (int i = 0; i < nx; ++i) W(j, i) = w[static_cast<long>(j) * nx + i];
   return W;
 }
 
-Eigen::MatrixXd wigner(const State& r, const std::vector<double>& x, const std::vector<double>& p) {
-  return wigner(r.density_matrix(), x, p);
+Eigen::MatrixXd wigner(const State& r, const std::vector<double>& x, const std::vector<double>& p,
+                       const StopHook& should_stop) {
+  return wigner(r.density_matrix(), x, p, should_stop);
 }
 
 }  // namespace qbopt

@@ -92,7 +92,7 @@ case $case_name in
     cmd=optimize bad "lamda" "$logs/bad.toml" --out "$out"
     ;;
   optimize_starts_zero) cmd=optimize bad "starts" "${ok_batch[@]}" --starts 0 --out "$out" ;;
-  state_bad_wigner) cmd=state bad "--wigner" "${ok_batch[@]}" --wigner 3,-3,10 --out "$out" ;;
+  state_bad_wigner) cmd=state bad "--wigner '3,-3,10'" "${ok_batch[@]}" --wigner 3,-3,10 --out "$out" ;;
   # Regression tests from the review: each of these used to crash, hang or exit 1.
   optimize_huge_lambda) cmd=optimize bad "1e+307" "${ok_batch[@]}" --lambda 1e307 --out "$out" ;;
   bad_count_huge) bad "1e12" --batch 0.3,0.1,1e12 --out "$out" ;;
@@ -173,6 +173,127 @@ EOF
     [ "$rc" -eq 0 ] || fail "exit code $rc"
     "$python" -c 'import json,sys; m={x["name"]: x for x in json.load(sys.stdin)}; assert {"micromaser","lossy"} <= set(m); assert [p["name"] for p in m["lossy"]["parameters"]] == ["g","kappa_tau","n_th","arrivals"]' <"$logs/stdout" || fail "models --json"
     ;;
+  # Empty values are bad input, not 0 (CLI11 reads "" as 0 without the shared validator).
+  empty_g) bad "--g: ''" --g "" "${ok_batch[@]}" --out "$out" ;;
+  empty_lambda) cmd=loss bad "--lambda: ''" "${ok_batch[@]}" --lambda "" --out "$out" ;;
+  empty_nc) bad "--nc: ''" --nc "" "${ok_batch[@]}" --out "$out" ;;
+  reproduce_empty_sigma) cmd=reproduce bad "--sigma: ''" --sigma "" --out "$dir/r" ;;
+  empty_param) bad "kappa_tau ''" --model lossy --param kappa_tau= "${ok_batch[@]}" --out "$out" ;;
+  toml_empty_g)
+    printf 'g = ""\nbatch = ["0.3,0.1,10"]\n' >"$logs/e.toml"
+    bad "key 'g'" "$logs/e.toml" --out "$out"
+    ;;
+  g_underflow) bad "'1e-400' is out of the range of double" --g 1e-400 "${ok_batch[@]}" --out "$out" ;;
+  seed_2_64) cmd=optimize bad "'18446744073709551616' is out of the range" --seed 18446744073709551616 "${ok_batch[@]}" --out "$out" ;;
+  # Config paths: a regular readable file only.
+  config_directory) cmd=loss bad "config '$logs' is not a regular file" "$logs" "${ok_batch[@]}" --out "$out" ;;
+  config_dev_zero) cmd=loss bad "config '/dev/zero' is not a regular file" /dev/zero "${ok_batch[@]}" --out "$out" ;;
+  config_dev_urandom) cmd=optimize bad "config '/dev/urandom' is not a regular file" /dev/urandom "${ok_batch[@]}" --out "$out" ;;
+  config_missing) bad "config '$logs/none.toml' does not exist" "$logs/none.toml" --out "$out" ;;
+  # Flags in TOML take booleans only.
+  toml_flag_number)
+    printf 'strict = 5\nbatch = ["0.3,0.1,10"]\n' >"$logs/f.toml"
+    cmd=loss bad "key 'strict' must be true or false" "$logs/f.toml" --out "$out"
+    ;;
+  toml_free_g_number)
+    printf 'free_g = 5\nbatch = ["0.3,0.1,10"]\n' >"$logs/f.toml"
+    cmd=optimize bad "'5'" "$logs/f.toml" --out "$out"
+    ;;
+  # Echoed user text: control characters escaped, long values cut, still one line.
+  error_control_chars) bad '\x01' --batch $'0.3\x01,0.1,10' --out "$out" ;;
+  error_long_value)
+    long=$(printf 'x%.0s' $(seq 5000))
+    bad "..." --batch "$long,0.1,10" --out "$out"
+    ;;
+  unknown_flag_suggestion) bad "did you mean --batch?" --bach 0.3,0.1,10 --out "$out" ;;
+  help_defaults)
+    for sub in simulate loss optimize state; do
+      run "$sub" --help
+      [ "$rc" -eq 0 ] || fail "$sub --help: exit code $rc"
+      grep -qF -- "--nc INT=150" "$logs/stdout" || fail "$sub --help lacks the default of --nc"
+      grep -qF -- "--model TEXT=micromaser" "$logs/stdout" || fail "$sub --help lacks the default of --model"
+      grep -qF -- ".json" "$logs/stdout" || fail "$sub --help lacks the --out rule"
+    done
+    run simulate --help
+    grep -qF -- ".csv" "$logs/stdout" || fail "simulate --help does not say --out may be .csv"
+    run loss --help
+    grep -qF -- "--lambda FLOAT=1" "$logs/stdout" || fail "loss --help lacks the default of --lambda"
+    grep -qF -- "--eta FLOAT=0.2" "$logs/stdout" || fail "loss --help lacks the default of --eta"
+    run optimize --help
+    grep -qF -- "--seed UINT=1" "$logs/stdout" || fail "optimize --help lacks the default of --seed"
+    grep -qF -- "(rad)" "$logs/stdout" || fail "optimize --help lacks the unit of --g-range"
+    ;;
+  batch_fixed_with_space)
+    run simulate --nc 30 --batch "0.4,0.17,10 , fixed" --out s.json
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    "$python" -c 'import json; b=json.load(open("s.json"))["config"]["batches"][0]; assert b["fixed"] is True, b' || fail "the batch is not fixed"
+    ;;
+  simulate_and_state_config)
+    printf 'nc = 30\nbatch = ["0.3,0.1,10"]\n' >cfg.toml
+    run simulate cfg.toml --out s.json
+    [ "$rc" -eq 0 ] || fail "simulate: exit code $rc"
+    run state cfg.toml --nc 35 --out st.json
+    [ "$rc" -eq 0 ] || fail "state: exit code $rc"
+    "$python" - <<'EOF' || fail "config not applied"
+import json
+s, t = json.load(open("s.json")), json.load(open("st.json"))
+assert s["config"]["nc"] == 30 and s["config"]["collisions"] == 10, s["config"]
+assert t["config"]["nc"] == 35 and len(t["populations"]) == 35, "the flag must override the file"
+EOF
+    ;;
+  # SIGINT: exit 130 within 1 s, with the status recorded (optimize) or no file (loss).
+  optimize_sigint)
+    "$qbopt" optimize --nc 150 --batch 0.4,0.17,3000 --starts 8 --out o.json >"$logs/stdout" 2>"$logs/stderr" &
+    pid=$!
+    sleep 2
+    t0=$(date +%s%N)
+    kill -INT "$pid"
+    wait "$pid"
+    rc=$?
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    echo "optimize: exit $rc ${ms} ms after SIGINT"
+    [ "$rc" -eq 130 ] || fail "exit code $rc, expected 130"
+    [ "$ms" -lt 1000 ] || fail "took ${ms} ms to stop"
+    "$python" - <<'EOF' || fail "interrupted optimize JSON check failed"
+import json
+d = json.load(open("o.json"))
+assert d["status"] == "interrupted", d["status"]
+assert len(d["starts"]) == 8, len(d["starts"])
+assert all(len(s["initial"]) == 2 and s["status"] == "interrupted" for s in d["starts"]), d["starts"]
+assert len({tuple(s["initial"]) for s in d["starts"]}) == 8, "initial points must differ"
+EOF
+    [ -z "$(ls -A | grep -v '^o.json$')" ] || fail "files left behind: $(ls -A)"
+    ;;
+  loss_sigint)
+    for grad in --gradient ""; do
+      "$qbopt" loss --nc 400 --batch 0.4,0.17,40000 $grad --out l.json >"$logs/stdout" 2>"$logs/stderr" &
+      pid=$!
+      sleep 1
+      t0=$(date +%s%N)
+      kill -INT "$pid"
+      wait "$pid"
+      rc=$?
+      ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+      echo "loss $grad: exit $rc ${ms} ms after SIGINT"
+      [ "$rc" -eq 130 ] || fail "loss $grad: exit code $rc, expected 130"
+      [ "$ms" -lt 1000 ] || fail "loss $grad: took ${ms} ms to stop"
+      grep -q "interrupted" "$logs/stderr" || fail "no 'interrupted' on stderr"
+      [ -z "$(ls -A)" ] || fail "files left behind: $(ls -A)"
+    done
+    ;;
+  sigkill_leaves_nothing)
+    "$qbopt" simulate --nc 400 --batch 0.4,0.17,40000 --out s.json >"$logs/stdout" 2>"$logs/stderr" &
+    pid=$!
+    sleep 1
+    kill -KILL "$pid"
+    wait "$pid"
+    [ -z "$(ls -A)" ] || fail "files left behind after SIGKILL: $(ls -A)"
+    ;;
+  # Memory: estimated before the run, refused over --max-memory with the estimate.
+  memory_gradient) cmd=loss bad "the fewest this gradient can do with" --gradient --nc 5000 --batch 0.4,0.17,1000 --max-memory 256M --out "$out" ;;
+  memory_simulate) bad "of E_k for 100000000 collisions" --batch 0.4,0.17,100000000 --max-memory 256M --out "$out" ;;
+  memory_wigner) cmd=state bad "4001 x 4001 Wigner grid" --nc 100 --batch 0.4,0.17,100 --wigner -5,5,4001 --max-memory 512M --out "$out" ;;
+  memory_bad_size) bad "--max-memory '12x'" "${ok_batch[@]}" --max-memory 12x --out "$out" ;;
   loss_json)
     run loss --nc 40 --batch 0.3,0.15,20 --batch 0.5,0.2,30,fixed --lambda 2 --eta 0.5 --gradient --out l.json
     [ "$rc" -eq 0 ] || fail "exit code $rc"

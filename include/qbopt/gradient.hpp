@@ -1,6 +1,8 @@
 #pragma once
 // A figure of merit of a schedule and its exact gradient by reverse mode (adjoint method).
 #include <cstddef>
+#include <string>
+#include <qbopt/interrupt.hpp>
 #include <qbopt/loss.hpp>
 #include <qbopt/model.hpp>
 #include <qbopt/schedule.hpp>
@@ -16,12 +18,31 @@ struct GradientOptions {
   // checkpoint_segment_bytes() (from the cache sizes; storing every state is slower, being
   // bound by memory bandwidth), and
   // sqrt(n/2) collisions long when the checkpoints and the two segment buffers would exceed
-  // `memory_budget`, so memory grows as sqrt(n) (10^5 collisions at N = 150: see README).
+  // `memory_budget`, so memory grows as sqrt(n) (10^5 collisions at N = 150: see README);
+  // still over: one segment buffer (no pipeline) and sqrt(n) collisions per segment, the
+  // fewest states this scheme can do with (see plan_gradient).
   long checkpoint_every = 0;
   std::size_t memory_budget = std::size_t(256) << 20;
   // Recompute the next segment on a second core while the adjoint runs through this one.
   bool pipeline = true;
+  // Polled every poll_interval(N) collisions in the forward and backward passes; true makes
+  // the evaluation throw Interrupted.
+  StopHook should_stop;
 };
+
+// How an evaluation stores its states, and the memory it needs.
+struct GradientPlan {
+  long stride = 1;          // collisions per checkpoint segment (1 = every state stored)
+  bool pipeline = false;    // two segment buffers, recomputed on a second core
+  std::size_t states = 0;   // states held at once: checkpoints, segments, work and adjoint
+  std::size_t bytes = 0;    // their memory plus E_k and the batch index of every collision
+  bool over_budget = false; // even the sparsest plan exceeds memory_budget
+  std::size_t state_bytes = 0;
+  // "68 states of 191 MiB (a checkpoint every 32 collisions, one segment buffer), ..."
+  std::string describe() const;
+};
+// The storage plan of evaluating n collisions at N levels with `options`.
+GradientPlan plan_gradient(int N, long n, const GradientOptions& options);
 
 struct LossEvaluation {
   MeritValue merit;  // value, ergotropy, penalty

@@ -1,6 +1,7 @@
 #pragma once
 // Robustness to noise in the qubit preparation (paper Sec. 3.1 and 3.2, last paragraphs).
 #include <cstdint>
+#include <qbopt/interrupt.hpp>
 #include <qbopt/model.hpp>
 #include <qbopt/schedule.hpp>
 #include <vector>
@@ -12,6 +13,7 @@ struct NoiseSettings {
   int trajectories = 16;   // ensemble size
   std::uint64_t seed = 1;  // trajectory j draws from a generator seeded by (seed, j)
   int samples = 50;        // log-spaced sample points of each trajectory
+  StopHook should_stop;    // polled by every trajectory (from several threads); throws Interrupted
 
   void validate() const;  // throws std::invalid_argument naming the field
 };

@@ -31,6 +31,11 @@ struct OptimizeSettings {
   std::vector<std::string> free_parameters, free_controls;
   // Search range of a free parameter or control; those not listed use their spec bounds.
   std::map<std::string, std::pair<double, double>> ranges = {{"g", {0.1, 2.0}}};
+  // Polled inside every loss evaluation (every poll_interval(N) collisions): true ends the
+  // run as an interrupted one, with every start so far recorded (no exception escapes).
+  StopHook should_stop;
+  // Budget of each evaluation's checkpoints (GradientOptions::memory_budget).
+  std::size_t memory_budget = GradientOptions{}.memory_budget;
 
   void validate() const;  // throws std::invalid_argument naming the field
 };
@@ -60,6 +65,7 @@ struct OptimizeResult {
   OptimizeStatus status = OptimizeStatus::converged;
   std::string message;
   std::vector<std::string> slots;  // names of the free slots ("batch 2 c", "g", ...)
+  // Every start, in order; after an interruption the ones not run too ("not started").
   std::vector<StartResult> starts;
 };
 

@@ -2,8 +2,10 @@
 // The public API of qbopt in one include.
 #include <qbopt/damping.hpp>
 #include <qbopt/gradient.hpp>
+#include <qbopt/interrupt.hpp>
 #include <qbopt/loss.hpp>
 #include <qbopt/lossy_micromaser.hpp>
+#include <qbopt/memory.hpp>
 #include <qbopt/micromaser.hpp>
 #include <qbopt/model.hpp>
 #include <qbopt/models.hpp>

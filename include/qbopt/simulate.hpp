@@ -1,6 +1,7 @@
 #pragma once
 // Propagation of the battery state through a schedule, with the recorded trajectory.
 #include <functional>
+#include <qbopt/interrupt.hpp>
 #include <qbopt/model.hpp>
 #include <qbopt/schedule.hpp>
 #include <vector>
@@ -24,6 +25,9 @@ struct SimulateOptions {
   // Called every few thousand collisions with (k, n); return false to stop early (the
   // trajectory then ends at the last collision done).
   std::function<bool(long, long)> progress;
+  // Polled every poll_interval(N) collisions; when it returns true simulate throws
+  // Interrupted (unlike `progress`, which returns the partial trajectory).
+  StopHook should_stop;
 
   void validate() const;
 };
@@ -39,8 +43,10 @@ Trajectory simulate(const CollisionModel& model, const Schedule& schedule, const
                     const SimulateOptions& options);
 
 // Applies the schedule's collisions k0+1..k1 to `state` in place, using `tmp` as scratch;
-// the building block of simulate() and of checkpointed gradients.
+// the building block of simulate() and of checkpointed gradients. Pass the same `cursor`
+// to consecutive calls to find the batches in O(1) (without it each call scans from batch 1).
 void propagate(const CollisionModel& model, const Schedule& schedule, long k0, long k1,
-               State& state, State& tmp, std::vector<double>* energies = nullptr);
+               State& state, State& tmp, std::vector<double>* energies = nullptr,
+               ScheduleCursor* cursor = nullptr);
 
 }  // namespace qbopt

@@ -3,6 +3,7 @@
 // rho_mn = (-i)^(m-n) r_mn with r real symmetric.
 #include <Eigen/Dense>
 #include <complex>
+#include <cstddef>
 
 namespace qbopt {
 
@@ -19,6 +20,11 @@ class State {
   static State from_matrix(const Eigen::MatrixXd& r);
   // Zero matrix (for adjoints).
   static State zeros(int N);
+
+  // Memory of one state on N levels: 8 (N+2)^2 bytes (the zero border included).
+  static std::size_t bytes(int N) {
+    return sizeof(double) * static_cast<std::size_t>(N + 2) * static_cast<std::size_t>(N + 2);
+  }
 
   int dim() const { return N_; }
   // Highest level that can be non-zero (after k collisions from |0>, min(k, N-1)).

@@ -1,6 +1,7 @@
 #pragma once
 // Wigner quasi-probability function of a cavity state, in QuTiP's convention.
 #include <Eigen/Dense>
+#include <qbopt/interrupt.hpp>
 #include <qbopt/state.hpp>
 #include <vector>
 
@@ -12,11 +13,13 @@ namespace qbopt {
 // The Laguerre functions are run by their three-term recurrence in m, normalized
 // (sqrt(m!/(m+L)!) B^{L/2} e^{-B/2} L_m^(L)(B) stays O(1)) and rescaled in log space, so the
 // result stays accurate for N of several hundred; cost O(N^2) per grid point.
-// Returns w with w(j, i) = W(x_i, p_j), the layout qutip.wigner returns.
+// Returns w with w(j, i) = W(x_i, p_j), the layout qutip.wigner returns. `should_stop` is
+// polled (from every thread) between the Laguerre bands of each tile; true throws Interrupted.
 Eigen::MatrixXd wigner(const Eigen::MatrixXcd& rho, const std::vector<double>& x,
-                       const std::vector<double>& p);
+                       const std::vector<double>& p, const StopHook& should_stop = {});
 // Of a battery state (its complex rho: the real representation r rotated by 90 degrees).
-Eigen::MatrixXd wigner(const State& r, const std::vector<double>& x, const std::vector<double>& p);
+Eigen::MatrixXd wigner(const State& r, const std::vector<double>& x, const std::vector<double>& p,
+                       const StopHook& should_stop = {});
 
 // n points from a to b inclusive (numpy.linspace).
 std::vector<double> linspace(double a, double b, int n);

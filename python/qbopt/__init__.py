@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -21,10 +24,26 @@ from . import _core
 
 __version__ = _core.__version__
 __all__ = ["simulate", "loss", "optimize", "state", "wigner", "noise_ensemble", "to_qutip",
-           "models", "DEFAULT_G"]
+           "models", "load", "save", "TruncationWarning", "DEFAULT_G"]
 
 #: The paper's non-fine-tuned coupling g = pi / sqrt(15.6) (the default g of every model).
 DEFAULT_G = _core.PAPER_COUPLING
+
+#: Above this final leakage 1 - Tr rho the truncation N changes the physics (the CLI's warning).
+LEAKAGE_WARNING = 1e-6
+
+
+class TruncationWarning(UserWarning):
+    """The Fock truncation lost more than 1e-6 of the probability: increase nc."""
+
+
+def _check_leakage(out: dict, nc) -> dict:
+    """Warns with TruncationWarning when out["leakage"] exceeds LEAKAGE_WARNING."""
+    leak = out["leakage"]
+    if leak > LEAKAGE_WARNING:
+        warnings.warn(f"final leakage {leak:.3g} exceeds 1e-6; increase nc (now {nc})",
+                      TruncationWarning, stacklevel=3)
+    return out
 
 
 def models() -> list:
@@ -59,6 +78,16 @@ def _model(model: str = "micromaser", params=None, g=None, nc=150) -> _core.Mode
         else:
             cfg.set(str(k), float(v))
     return cfg
+
+
+def _bytes(x) -> int:
+    """A memory budget in bytes; None (0 to the core) = the available memory."""
+    if x is None:
+        return 0
+    n = _integer(x, "max_memory")
+    if n < 1 << 20:
+        raise ValueError(f"max_memory {x!r} must be at least 1 MiB (in bytes)")
+    return n
 
 
 def _count(x) -> int:
@@ -119,19 +148,25 @@ def _config(command: str, cfg: _core.ModelConfig, sched: _core.Schedule, **extra
 
 
 def simulate(batches, g: float | None = None, nc: int = 150, samples: int = 50,
-             model: str = "micromaser", params: dict | None = None) -> dict:
+             model: str = "micromaser", params: dict | None = None, progress=None,
+             max_memory: int | None = None) -> dict:
     """Runs a charging schedule from |0><0|.
 
     Returns {"config", "trajectory": {"k", "energy", "ergotropy", "purity", "leakage"} (arrays at
     `samples` log-spaced k, first and last collision included), "energy_all" (E_k for every
-    k = 0..n), "final": {"k", "energy", "ergotropy", "purity", "leakage", "populations"}}.
+    k = 0..n), "final": {"k", "energy", "ergotropy", "purity", "leakage", "populations"},
+    "leakage"}. `progress(k, n)` is called every few thousand collisions; returning False stops
+    the run there (the result then ends at k and has "interrupted": True). Ctrl-C raises
+    KeyboardInterrupt within ~0.1 s. A run whose memory estimate exceeds `max_memory` bytes
+    (default: the available memory) raises ValueError before it starts (as every function).
     """
     cfg = _model(model, params, g, nc)
     if _integer(samples, "samples") < 2:
         raise ValueError(f"samples must be >= 2, got {samples}")
     sched = _schedule(batches, cfg)
-    k, E, W, P, L, Eall, fin = _core.simulate(cfg, sched, int(samples))
-    return {
+    k, E, W, P, L, Eall, fin = _core.simulate(cfg, sched, int(samples), progress,
+                                              _bytes(max_memory))
+    out = {
         "config": _config("simulate", cfg, sched, samples=samples),
         "trajectory": {"k": np.asarray(k), "energy": np.asarray(E), "ergotropy": np.asarray(W),
                        "purity": np.asarray(P), "leakage": np.asarray(L)},
@@ -139,7 +174,11 @@ def simulate(batches, g: float | None = None, nc: int = 150, samples: int = 50,
         "final": {"k": int(k[-1]), "energy": _core.energy(fin), "ergotropy": _core.ergotropy(fin),
                   "purity": _core.purity(fin), "leakage": _core.leakage(fin),
                   "populations": np.asarray(_core.populations(fin))},
+        "leakage": _core.leakage(fin),
     }
+    if int(k[-1]) < sched.collisions():
+        out["interrupted"] = True
+    return _check_leakage(out, cfg.nc)
 
 
 def _parameter_names(cfg) -> list:
@@ -149,7 +188,8 @@ def _parameter_names(cfg) -> list:
 
 def loss(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: float = 0.2,
          name: str = "eq11", gradient: bool = False, free_g: bool = False,
-         model: str = "micromaser", params: dict | None = None) -> dict:
+         model: str = "micromaser", params: dict | None = None,
+         max_memory: int | None = None) -> dict:
     """Eq. (11) (or another figure of merit by `name`) and optionally its exact gradient.
 
     Returns {"config", "loss", "ergotropy", "penalty", "energy", "leakage"[, "gradient",
@@ -160,7 +200,7 @@ def loss(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: 
     cfg = _model(model, params, g, nc)
     sched = _schedule(batches, cfg)
     ev = _core.evaluate_loss(cfg, sched, name, float(lam), float(eta), bool(gradient),
-                             bool(gradient))
+                             bool(gradient), _bytes(max_memory))
     out = {"config": _config("loss", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name}),
            "loss": ev.merit.value, "ergotropy": ev.merit.ergotropy, "penalty": ev.merit.penalty,
            "energy": ev.final_energy, "leakage": ev.final_leakage}
@@ -171,20 +211,22 @@ def loss(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: 
                                  if not choice}
         if free_g:  # kept for scripts written before model_gradient existed
             out["d_g"] = out["model_gradient"]["g"]
-    return out
+    return _check_leakage(out, cfg.nc)
 
 
 def optimize(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: float = 0.2,
              name: str = "eq11", starts: int = 1, seed: int = 1, max_iterations: int = 200,
              epsilon: float = 1e-5, free_g=False, g_range: Sequence[float] = (0.1, 2.0),
-             model: str = "micromaser", params: dict | None = None) -> dict:
+             model: str = "micromaser", params: dict | None = None, callback=None,
+             max_memory: int | None = None) -> dict:
     """Minimizes the loss over the free (c, q) of the batches with L-BFGS-B.
 
     `free_g`: False, True or "global" (the model's g), or "batch" (each free batch its own g),
     searched in `g_range`. Each batch gives its starting point; a 4th entry True fixes it.
     Returns the layout of `qbopt optimize`: {"config", "params", "g", "model", "loss",
     "ergotropy", "penalty", "energy", "leakage", "iterations", "evaluations", "seconds",
-    "history", "status", "message", "slots", "starts"}.
+    "history", "status", "message", "slots", "starts"}. `callback(start, iteration, loss)` is
+    called after each iteration; returning False stops the run (status "interrupted").
     """
     cfg = _model(model, params, g, nc)
     sched = _schedule(batches, cfg)
@@ -197,7 +239,8 @@ def optimize(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, e
     r = _core.optimize(cfg, sched, name, float(lam), float(eta), _integer(starts, "starts"),
                        int(seed), _integer(max_iterations, "max_iterations"), float(epsilon),
                        ["g"] if mode == "global" else [], ["g"] if mode == "batch" else [],
-                       {"g": (float(g_range[0]), float(g_range[1]))})
+                       {"g": (float(g_range[0]), float(g_range[1]))}, callback,
+                       _bytes(max_memory))
     conf = _config("optimize", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name,
                                              "starts": starts, "seed": seed,
                                              "max_iterations": max_iterations,
@@ -209,7 +252,7 @@ def optimize(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, e
     best = _core.ModelConfig(cfg.name, cfg.nc)
     for (n, _), v in zip(names, r.parameters):
         best.set(n, v)
-    return {
+    return _check_leakage({
         "config": conf,
         "params": json.loads(_core.schedule_json(r.schedule, cfg)),
         "g": r.parameters[gi] if gi is not None else None,
@@ -228,20 +271,17 @@ def optimize(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, e
                     "iterations": s.iterations, "evaluations": s.evaluations,
                     "status": s.status, "message": s.message}
                    for s in r.starts],
-    }
+    }, cfg.nc)
 
 
 def wigner(rho, x, p=None) -> np.ndarray:
     """Wigner function W(x, p) in qutip.wigner's convention (g = sqrt 2).
 
-    `rho`: a complex density matrix (ndarray or qutip.Qobj) or a dict from `state()`.
+    `rho`: a complex density matrix (ndarray or qutip.Qobj), a dict from `state()` or `load()`,
+    or the CLI's JSON dict (rho as {"re", "im"}).
     Returns w with w[j, i] = W(x[i], p[j]), the layout qutip.wigner returns.
     """
-    if isinstance(rho, dict):
-        rho = rho["rho"]
-    if hasattr(rho, "full"):
-        rho = rho.full()
-    rho = np.asarray(rho, dtype=complex)
+    rho = _rho(rho)
     if rho.ndim != 2 or rho.shape[0] != rho.shape[1]:
         raise ValueError(f"rho must be a square matrix, got shape {rho.shape}")
     x = np.asarray(x, dtype=float).ravel()
@@ -271,7 +311,7 @@ def state(batches, g: float | None = None, nc: int = 150, wigner_grid=None,
         xs = np.linspace(a, b, int(n))
         out["config"]["wigner"] = [a, b, n]
         out["wigner"] = {"x": xs, "p": xs, "w": wigner(rho, xs, xs)}
-    return out
+    return _check_leakage(out, cfg.nc)
 
 
 def noise_ensemble(batches, sigma: float, trajectories: int = 16, seed: int = 1,
@@ -296,11 +336,90 @@ def noise_ensemble(batches, sigma: float, trajectories: int = 16, seed: int = 1,
     return out
 
 
+def _rho(st) -> np.ndarray:
+    """The complex density matrix of a result dict (Python's complex array or the CLI's
+    {"re", "im"}), a qutip.Qobj or an array."""
+    rho = st["rho"] if isinstance(st, dict) and "rho" in st else st
+    if isinstance(rho, dict):
+        rho = np.asarray(rho["re"], dtype=float) + 1j * np.asarray(rho["im"], dtype=float)
+    if hasattr(rho, "full"):
+        rho = rho.full()
+    return np.asarray(rho, dtype=complex)
+
+
 def to_qutip(st):
-    """A qutip.Qobj of a state: a dict from `state()`, or a complex density matrix."""
+    """A qutip.Qobj of a state: a dict from `state()` or `load()`, the CLI's JSON dict (rho as
+    {"re", "im"}), or a complex density matrix."""
     try:
         import qutip
     except ImportError as err:  # pragma: no cover - depends on the installation
         raise ImportError("to_qutip needs QuTiP (Debian: apt-get install python3-qutip)") from err
-    rho = st["rho"] if isinstance(st, dict) else st
-    return qutip.Qobj(np.asarray(rho, dtype=complex))
+    return qutip.Qobj(_rho(st))
+
+
+# Keys whose numeric lists the Python functions return as NumPy arrays.
+_ARRAY_KEYS = {"k", "energy", "ergotropy", "purity", "leakage", "energy_all", "populations",
+               "x", "p", "w", "history", "gradient", "ergotropy_mean", "ergotropy_std",
+               "purity_mean", "purity_std", "energy_mean", "energy_std"}
+
+
+def _to_numpy(x, key=None):
+    """The CLI's JSON as the Python functions return it: the numeric lists of _ARRAY_KEYS as
+    arrays ("k" as integers), "rho" {"re", "im"} as a complex array, the rest as read."""
+    if isinstance(x, dict):
+        if key == "rho" and set(x) == {"re", "im"}:
+            return _rho(x)
+        if key == "config":
+            return x
+        return {k: _to_numpy(v, k) for k, v in x.items()}
+    if isinstance(x, list):
+        if key in _ARRAY_KEYS and all(isinstance(v, (int, float, list)) for v in x):
+            try:
+                a = np.asarray(x, dtype=float)
+            except ValueError:  # ragged rows (per-batch gradients of different lengths)
+                return [np.asarray(v, dtype=float) for v in x]
+            return a.astype(np.int64) if key == "k" else a
+        return [_to_numpy(v) for v in x]
+    return x
+
+
+def load(path) -> dict:
+    """Reads a CLI (or `save`) JSON result into the layout the Python functions return:
+    numeric lists as NumPy arrays, "rho" as a complex array, "k" as integers."""
+    with open(path, encoding="utf-8") as f:
+        return _to_numpy(json.load(f))
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        if np.iscomplexobj(x):
+            return {"re": x.real.tolist(), "im": x.imag.tolist()}
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, complex):
+        return {"re": x.real, "im": x.imag}
+    if isinstance(x, float) and not math.isfinite(x):
+        return None  # as the CLI writes NaN (JSON has no NaN)
+    return x
+
+
+def save(result: dict, path) -> None:
+    """Writes a result dict as JSON (NumPy arrays as lists, complex rho as {"re", "im"}, as the
+    CLI writes them) atomically: to a temporary file in the same directory, then renamed, so
+    an interrupted save never leaves a truncated file."""
+    path = os.fspath(path)
+    text = json.dumps(_jsonable(result), indent=1)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp.",
+                               dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -4,8 +4,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <qbopt/qbopt.hpp>
 #include <utility>
 
@@ -13,6 +17,61 @@
 
 namespace py = pybind11;
 using namespace qbopt;
+
+namespace {
+
+// Ctrl-C while the library runs without the GIL. The stop hook takes the GIL at most every
+// 0.1 s, on the calling thread only (Python runs signal handlers there), to run the handlers;
+// when one raises (KeyboardInterrupt) the library stops and the exception is re-raised.
+struct PendingSignal {
+  std::thread::id owner = std::this_thread::get_id();
+  std::atomic<bool> stop{false};
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+  PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
+};
+
+// Calls f(stop_hook) with the GIL released; Python's signals interrupt it within ~0.1 s.
+template <class F>
+auto interruptible(F&& f) {
+  auto st = std::make_shared<PendingSignal>();
+  StopHook hook = [st]() -> bool {
+    if (st->stop.load(std::memory_order_relaxed)) return true;
+    if (std::this_thread::get_id() != st->owner) return false;  // OpenMP workers
+    const auto now = std::chrono::steady_clock::now();
+    if (now - st->last < std::chrono::milliseconds(100)) return false;
+    st->last = now;
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() == 0) return false;
+    PyErr_Fetch(&st->type, &st->value, &st->traceback);
+    st->stop.store(true);
+    return true;
+  };
+  auto raise_pending = [&] {
+    PyErr_Restore(st->type, st->value, st->traceback);
+    throw py::error_already_set();
+  };
+  try {
+    auto result = [&] {
+      py::gil_scoped_release nogil;
+      return f(hook);
+    }();
+    // The optimizer turns a stop into an "interrupted" result: Ctrl-C still raises.
+    if (st->type) raise_pending();
+    return result;
+  } catch (const Interrupted&) {
+    if (!st->type) throw;
+    raise_pending();
+    throw;  // not reached
+  }
+}
+
+// The memory budget of a call: max_memory bytes, or (0) the available memory; an estimate
+// over it raises ValueError before the call starts.
+std::size_t budget(std::size_t max_memory) {
+  return max_memory > 0 ? max_memory : available_memory();
+}
+
+}  // namespace
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "qbopt native core (use the qbopt package, not this module)";
@@ -112,14 +171,23 @@ PYBIND11_MODULE(_core, m) {
 
   m.def(
       "simulate",
-      [](const ModelConfig& config, const Schedule& s, int samples) {
+      [](const ModelConfig& config, const Schedule& s, int samples, py::object progress,
+         std::size_t max_memory) {
+        check_memory(simulate_memory(config.nc(), s.collisions()), budget(max_memory),
+                     "max_memory");
         SimulateOptions o;
         o.samples = samples;
-        Trajectory t;
-        {
-          py::gil_scoped_release nogil;
-          t = simulate(*config.make(), s, o);
-        }
+        // progress(k, n) every few thousand collisions; False stops (partial trajectory).
+        if (!progress.is_none())
+          o.progress = [&progress](long k, long n) {
+            py::gil_scoped_acquire gil;
+            return progress(k, n).ptr() != Py_False;
+          };
+        const auto model = config.make();
+        Trajectory t = interruptible([&](const StopHook& stop) {
+          o.should_stop = stop;
+          return simulate(*model, s, o);
+        });
         std::vector<long> k;
         std::vector<double> E, W, P, L;
         for (const auto& x : t.samples) {
@@ -128,17 +196,26 @@ PYBIND11_MODULE(_core, m) {
         }
         return py::make_tuple(k, E, W, P, L, t.energy, t.final_state);
       },
-      py::arg("model"), py::arg("schedule"), py::arg("samples"));
+      py::arg("model"), py::arg("schedule"), py::arg("samples"), py::arg("progress") = py::none(),
+      py::arg("max_memory") = 0);
 
   m.def("evaluate_loss", [](const ModelConfig& config, const Schedule& s, const std::string& name,
-                            double lam, double eta, bool gradient, bool parameters) {
+                            double lam, double eta, bool gradient, bool parameters,
+                            std::size_t max_memory) {
     auto merit = make_figure_of_merit(name, {lam, eta});
     GradientOptions o;
     o.gradient = gradient;
     o.parameters = parameters;
-    py::gil_scoped_release nogil;
-    return evaluate_loss(*config.make(), s, *merit, o);
-  });
+    o.memory_budget = budget(max_memory);
+    const GradientPlan plan = plan_gradient(config.nc(), s.collisions(), o);
+    check_memory({plan.bytes, plan.describe()}, o.memory_budget, "max_memory");
+    const auto model = config.make();
+    return interruptible([&](const StopHook& stop) {
+      o.should_stop = stop;
+      return evaluate_loss(*model, s, *merit, o);
+    });
+  }, py::arg("model"), py::arg("schedule"), py::arg("name"), py::arg("lam"), py::arg("eta"),
+     py::arg("gradient"), py::arg("parameters"), py::arg("max_memory") = 0);
   py::class_<MeritValue>(m, "MeritValue")
       .def_readonly("value", &MeritValue::value)
       .def_readonly("ergotropy", &MeritValue::ergotropy)
@@ -175,7 +252,8 @@ PYBIND11_MODULE(_core, m) {
                        double lam, double eta, int starts, std::uint64_t seed, int max_iterations,
                        double epsilon, std::vector<std::string> free_parameters,
                        std::vector<std::string> free_controls,
-                       std::map<std::string, std::pair<double, double>> ranges) {
+                       std::map<std::string, std::pair<double, double>> ranges,
+                       py::object callback, std::size_t max_memory) {
     auto merit = make_figure_of_merit(name, {lam, eta});
     OptimizeSettings st;
     st.starts = starts;
@@ -186,15 +264,33 @@ PYBIND11_MODULE(_core, m) {
     st.free_controls = std::move(free_controls);
     for (auto& [k, v] : ranges) st.ranges[k] = v;
     st.validate();
-    py::gil_scoped_release nogil;
-    return optimize(config, s, *merit, st);
-  });
+    st.memory_budget = budget(max_memory);
+    GradientOptions g;
+    g.memory_budget = st.memory_budget;
+    const GradientPlan plan = plan_gradient(config.nc(), s.collisions(), g);
+    check_memory({plan.bytes, plan.describe()}, g.memory_budget, "max_memory");
+    // callback(start, iteration, loss) after each iteration; False stops the run.
+    IterationCallback cb;
+    if (!callback.is_none())
+      cb = [&callback](int start, int it, double loss) {
+        py::gil_scoped_acquire gil;
+        return callback(start, it, loss).ptr() != Py_False;
+      };
+    return interruptible([&](const StopHook& stop) {
+      st.should_stop = stop;
+      return optimize(config, s, *merit, st, cb);
+    });
+  }, py::arg("model"), py::arg("schedule"), py::arg("name"), py::arg("lam"), py::arg("eta"),
+     py::arg("starts"), py::arg("seed"), py::arg("max_iterations"), py::arg("epsilon"),
+     py::arg("free_parameters"), py::arg("free_controls"), py::arg("ranges"),
+     py::arg("callback") = py::none(), py::arg("max_memory") = 0);
 
   m.def(
       "wigner",
       [](const Eigen::MatrixXcd& rho, const std::vector<double>& x, const std::vector<double>& p) {
-        py::gil_scoped_release nogil;
-        return wigner(rho, x, p);
+        check_memory(wigner_memory(static_cast<long>(x.size()), static_cast<long>(p.size())),
+                     budget(0), "the available memory");
+        return interruptible([&](const StopHook& stop) { return wigner(rho, x, p, stop); });
       },
       py::arg("rho"), py::arg("x"), py::arg("p"));
 
@@ -208,9 +304,14 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("energy_std", &NoiseEnsemble::energy_std);
   m.def("noise_ensemble", [](const ModelConfig& config, const Schedule& s, double sigma,
                              int trajectories, std::uint64_t seed, int samples) {
-    NoiseSettings ns{sigma, trajectories, seed, samples};
+    NoiseSettings ns{sigma, trajectories, seed, samples, {}};
     ns.validate();
-    py::gil_scoped_release nogil;
-    return noise_ensemble(*config.make(), s, ns);
+    check_memory(noise_memory(config.nc(), s.collisions(), trajectories), budget(0),
+                 "the available memory");
+    const auto model = config.make();
+    return interruptible([&](const StopHook& stop) {
+      ns.should_stop = stop;
+      return noise_ensemble(*model, s, ns);
+    });
   });
 }

@@ -1,0 +1,158 @@
+// Cancellation (stop hooks), O(1) batch stepping and the gradient's storage plan.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <qbopt/qbopt.hpp>
+
+using namespace qbopt;
+
+namespace {
+
+// A hook that says stop from its `after`-th call on, counting the calls (thread-safe).
+struct CountingHook {
+  std::shared_ptr<std::atomic<long>> calls = std::make_shared<std::atomic<long>>(0);
+  long after;
+  explicit CountingHook(long a) : after(a) {}
+  StopHook hook() const {
+    auto c = calls;
+    const long a = after;
+    return [c, a] { return ++*c >= a; };
+  }
+};
+
+Schedule two_batches(long n) { return Schedule({{{0.3, 0.1}, n / 2, false}, {{0.5, 0.2}, n - n / 2, false}}); }
+
+}  // namespace
+
+TEST(ScheduleCursor, SeeksForwardsAndBackwards) {
+  const Schedule s({{{0.1, 0.1}, 3, false}, {{0.2, 0.1}, 1, false}, {{0.3, 0.1}, 5, false}});
+  ScheduleCursor c(s);
+  const std::size_t expect[] = {0, 0, 0, 1, 2, 2, 2, 2, 2};
+  for (long k = 0; k < 9; ++k) EXPECT_EQ(c.seek(k), expect[k]) << k;
+  for (long k = 8; k >= 0; --k) EXPECT_EQ(c.seek(k), expect[k]) << k;
+  EXPECT_EQ(c.seek(3), 1u);
+  EXPECT_EQ(c.batch_start(), 3);
+  EXPECT_EQ(c.batch_end(), 4);
+}
+
+TEST(ScheduleCursor, PerCollisionScheduleMatchesBatches) {
+  // The same qubits one per collision, propagated in uneven pieces through one cursor.
+  const Schedule batched = two_batches(301);
+  std::vector<Qubit> qs;
+  for (const auto& b : batched.batches())
+    for (long j = 0; j < b.count; ++j) qs.push_back(b.qubit);
+  const Schedule per = Schedule::per_collision(qs);
+  Micromaser m(kPaperCoupling, 30);
+  State a(30), b(30), tmp = State::zeros(30);
+  propagate(m, batched, 0, 301, a, tmp);
+  ScheduleCursor cur(per);
+  for (long k = 0; k < 301; k += 7) propagate(m, per, k, std::min(301L, k + 7), b, tmp, nullptr, &cur);
+  // Identical operations in identical order: bitwise equal.
+  EXPECT_EQ((a.matrix() - b.matrix()).cwiseAbs().maxCoeff(), 0.0);
+}
+
+TEST(Interrupt, SimulatePollsOftenAndThrows) {
+  Micromaser m(kPaperCoupling, 20);
+  const long n = 200000;
+  SimulateOptions o;
+  CountingHook never(1L << 60);
+  o.should_stop = never.hook();
+  simulate(m, two_batches(n), o);
+  // At least one poll per poll_interval(N) collisions (the ~0.2 s bound of the CLI).
+  EXPECT_GE(*never.calls, n / poll_interval(20));
+  CountingHook third(3);
+  o.should_stop = third.hook();
+  EXPECT_THROW(simulate(m, two_batches(n), o), Interrupted);
+  EXPECT_EQ(*third.calls, 3);
+}
+
+TEST(Interrupt, LossForwardAndBackwardPassesThrow) {
+  Micromaser m(kPaperCoupling, 40);
+  auto merit = make_figure_of_merit("eq11", {1.0, 0.2});
+  const long n = 4000;
+  for (bool grad : {false, true}) {
+    GradientOptions o;
+    o.gradient = grad;
+    CountingHook never(1L << 60);
+    o.should_stop = never.hook();
+    evaluate_loss(m, two_batches(n), *merit, o);
+    const long calls = *never.calls;
+    EXPECT_GE(calls, n / poll_interval(40)) << grad;
+    // Stop at the last poll: with the gradient that is in the backward pass.
+    CountingHook last(calls);
+    o.should_stop = last.hook();
+    EXPECT_THROW(evaluate_loss(m, two_batches(n), *merit, o), Interrupted) << grad;
+  }
+}
+
+TEST(Interrupt, NoiseEnsembleAndWignerThrow) {
+  Micromaser m(kPaperCoupling, 30);
+  NoiseSettings ns;
+  ns.trajectories = 4;
+  ns.should_stop = CountingHook(5).hook();
+  EXPECT_THROW(noise_ensemble(m, two_batches(20000), ns), Interrupted);
+  const State r = simulate(m, two_batches(200)).final_state;
+  const auto xs = linspace(-4, 4, 60);
+  EXPECT_THROW(wigner(r, xs, xs, CountingHook(2).hook()), Interrupted);
+  EXPECT_NO_THROW(wigner(r, xs, xs, CountingHook(1L << 60).hook()));
+}
+
+TEST(Interrupt, OptimizeRecordsEveryStart) {
+  auto merit = make_figure_of_merit("eq11", {1.0, 0.2});
+  OptimizeSettings st;
+  st.starts = 5;
+  st.max_iterations = 5;
+  st.threads = 1;  // one start at a time: the polls, and so the stop, fall at the same place
+  CountingHook never(1L << 60);
+  st.should_stop = never.hook();
+  optimize(ModelConfig("micromaser", 30), two_batches(400), *merit, st);
+  // A third of the polls of the whole run: inside an evaluation of the second start or so.
+  CountingHook hook(*never.calls / 3);
+  st.should_stop = hook.hook();
+  const OptimizeResult r = optimize(ModelConfig("micromaser", 30), two_batches(400), *merit, st);
+  EXPECT_EQ(r.status, OptimizeStatus::interrupted);
+  ASSERT_EQ(r.starts.size(), 5u);
+  // The starts run to their end, the one stopped, then the ones never started.
+  int stopped = 0, not_started = 0;
+  for (const auto& s : r.starts) {
+    EXPECT_EQ(s.initial.size(), 4u);
+    stopped += s.status == OptimizeStatus::interrupted && s.message != "not started";
+    not_started += s.message == "not started";
+  }
+  EXPECT_EQ(stopped, 1);
+  EXPECT_GE(not_started, 1);
+  EXPECT_EQ(r.starts.back().message, "not started");
+  EXPECT_TRUE(std::isfinite(r.best.merit.value));
+}
+
+TEST(GradientPlan, FallsBackWithinTheBudget) {
+  GradientOptions o;
+  // N = 150, 1000 collisions: the fast plan (~16 MiB segments, pipelined) fits 256 MiB.
+  GradientPlan p = plan_gradient(150, 1000, o);
+  EXPECT_TRUE(p.pipeline);
+  EXPECT_FALSE(p.over_budget);
+  EXPECT_LE(p.bytes, o.memory_budget);
+  // 10^5 collisions at N = 150: sqrt checkpointing, still within the budget.
+  p = plan_gradient(150, 100000, o);
+  EXPECT_FALSE(p.over_budget);
+  EXPECT_LE(p.bytes, o.memory_budget);
+  // N = 5000 (a state is 200 MB) with 1000 collisions: the sparsest plan, one segment
+  // buffer of sqrt(n) states, still over 256 MiB, and it says so.
+  p = plan_gradient(5000, 1000, o);
+  EXPECT_TRUE(p.over_budget);
+  EXPECT_FALSE(p.pipeline);
+  EXPECT_EQ(p.stride, 32);
+  EXPECT_EQ(p.states, 32u + 32u + 4u);
+  EXPECT_NE(p.describe().find("fewest"), std::string::npos);
+  // Whatever the plan, the gradient is the same.
+  Micromaser m(kPaperCoupling, 30);
+  auto merit = make_figure_of_merit("eq11", {1.0, 0.2});
+  const LossEvaluation ref = evaluate_loss(m, two_batches(500), *merit);
+  GradientOptions tight;
+  tight.memory_budget = 1;  // forces the one-buffer plan
+  ASSERT_FALSE(plan_gradient(30, 500, tight).pipeline);
+  const LossEvaluation low = evaluate_loss(m, two_batches(500), *merit, tight);
+  // Same operations in the same order per collision: equal to rounding of the sums.
+  for (std::size_t b = 0; b < 2; ++b)
+    for (std::size_t i = 0; i < 2; ++i) EXPECT_NEAR(low.batches[b][i], ref.batches[b][i], 1e-12);
+}
