@@ -187,7 +187,10 @@ struct LossOpts {
   void add_to(CLI::App& app) {
     app.add_option("--lambda", lambda, "weight of the stability penalty of Eq. (11)");
     app.add_option("--eta", eta, "fraction of the last collisions in the penalty window, (0, 1]");
-    app.add_option("--loss", loss, "figure of merit: eq11, ergotropy, energy, power");
+    app.add_option("--loss", loss,
+                   "figure of merit: eq11, ergotropy, energy, power, or NAME-spectral (e.g. "
+                   "eq11-spectral: the figure without its window penalty, plus lambda * "
+                   "(-ln|lambda_1|) of the last batch's one-step map)");
   }
   LossSettings settings() const { return {lambda, eta}; }
   void to(json& cfg) const {
@@ -205,6 +208,19 @@ json result_numbers(const LossEvaluation& le) {
           {"leakage", le.final_leakage}};
 }
 
+// {"eigenvalue": [re, im], "decay_rate": -ln|lambda_1|, "lifetime": 1/decay_rate or null} of a
+// spectral penalty, and its summary line.
+json spectral_json(const SpectralPenaltyValue& p) {
+  const double life = 1.0 / p.decay_rate;
+  return {{"eigenvalue", {p.eigenvalue.real(), p.eigenvalue.imag()}},
+          {"decay_rate", p.decay_rate},
+          {"lifetime", std::isfinite(life) && life > 0 ? json(life) : json(nullptr)}};
+}
+void print_spectral(const SpectralPenaltyValue& p) {
+  std::printf("spectral: |lambda_1| = %.15f  decay rate %.6g  lifetime %.6g collisions\n",
+              std::abs(p.eigenvalue), p.decay_rate, 1.0 / p.decay_rate);
+}
+
 std::unique_ptr<AtomicFile> open_json_out(const std::string& out) {
   if (out.empty()) return nullptr;
   if (extension(out) != ".json")
@@ -214,19 +230,25 @@ std::unique_ptr<AtomicFile> open_json_out(const std::string& out) {
 
 int run_loss(Common& c, const LossOpts& lo, bool with_gradient) {
   c.finish();
-  auto merit = make_figure_of_merit(lo.loss, lo.settings());
+  const Loss loss = make_loss(lo.loss, lo.settings());
   auto file = open_json_out(c.out);
   const auto model = c.config.make();
   GradientOptions opt;
   opt.gradient = with_gradient;
   opt.parameters = with_gradient;
-  const LossEvaluation le = evaluate_loss(*model, c.schedule, *merit, opt);
+  LossEvaluator ev(opt);
+  SpectralPenaltyValue sp;
+  const LossEvaluation le = evaluate(ev, *model, c.schedule, loss, &sp);
   json cfg = c.config_json("loss");
   lo.to(cfg);
   json out = result_numbers(le);
   out["config"] = cfg;
   std::printf("loss %.10f  ergotropy %.6f  penalty %.6g\n", le.merit.value, le.merit.ergotropy,
               le.merit.penalty);
+  if (loss.spectral) {
+    print_spectral(sp);
+    out["spectral"] = spectral_json(sp);
+  }
   if (with_gradient) {
     json gr = json::array();
     const ModelSpec& spec = c.config.spec();
@@ -297,7 +319,7 @@ struct OptOpts {
 
 int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   c.finish();
-  auto merit = make_figure_of_merit(lo.loss, lo.settings());
+  const Loss loss = make_loss(lo.loss, lo.settings());
   OptimizeSettings st;
   st.starts = oo.starts;
   st.seed = oo.seed;
@@ -314,7 +336,7 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
     if (show) std::fprintf(stderr, "start %d  iteration %3d  loss %.10f\n", start + 1, it, loss);
     return !interrupted();
   };
-  OptimizeResult r = optimize(c.config, c.schedule, *merit, st, cb);
+  OptimizeResult r = optimize(c.config, c.schedule, loss, st, cb);
   const int leak_rc = check_leakage(r.best.final_leakage, c);
   const ModelSpec& spec = c.config.spec();
   const int gi = spec.parameter_index("g");
@@ -362,6 +384,13 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   out["message"] = r.message;
   out["leakage"] = r.best.final_leakage;
   out["starts"] = starts;
+  if (loss.spectral && !interrupted()) {
+    // The optimum's slow mode (one more spectrum: the optimizer keeps only the loss).
+    const SpectralPenaltyValue sp = (*loss.spectral)(*best_model.make(),
+                                                     r.schedule.batches().back().qubit, false);
+    print_spectral(sp);
+    out["spectral"] = spectral_json(sp);
+  }
   for (std::size_t b = 0; b < r.schedule.batches().size(); ++b) {
     const auto& x = r.schedule.batches()[b];
     std::printf("batch %zu: c = %.4f  q = %.4f", b + 1, x.qubit.c, x.qubit.q);

@@ -70,11 +70,11 @@ struct NonFinite : std::exception {
 class Objective {
  public:
   Objective(const ModelConfig& m, const Schedule& s, const std::vector<Slot>& slots,
-            const FigureOfMerit& merit, LossEvaluator& ev, const IterationCallback& cb, int start)
+            const Loss& loss, LossEvaluator& ev, const IterationCallback& cb, int start)
       : model_(m),
         base_(s),
         slots_(slots),
-        merit_(merit),
+        loss_(loss),
         ev_(ev),
         cb_(cb),
         start_(start) {}
@@ -98,7 +98,7 @@ class Objective {
     std::vector<double> values;
     decode(x, s, values);
     auto model = model_.make(values);
-    LossEvaluation le = ev_(*model, s, merit_);
+    LossEvaluation le = evaluate(ev_, *model, s, loss_);
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       const Slot& sl = slots_[i];
       grad[i] = sl.batch < 0 ? le.parameters[sl.index]
@@ -155,7 +155,7 @@ class Objective {
   const ModelConfig& model_;
   const Schedule& base_;
   const std::vector<Slot>& slots_;
-  const FigureOfMerit& merit_;
+  const Loss& loss_;
   LossEvaluator& ev_;
   const IterationCallback& cb_;
   int start_;
@@ -165,7 +165,12 @@ class Objective {
 
 }  // namespace
 
-OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const FigureOfMerit& merit,
+OptimizeResult optimize(const ModelConfig& model, const Schedule& start, const FigureOfMerit& merit,
+                        const OptimizeSettings& settings, const IterationCallback& callback) {
+  return optimize(model, start, figure_only(merit), settings, callback);
+}
+
+OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const Loss& loss,
                         const OptimizeSettings& settings, const IterationCallback& callback) {
   settings.validate();
   given.validate(model.spec());
@@ -243,7 +248,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
       Eigen::VectorXd x = x0;
       if (s > 0)
         for (int i = 0; i < dim; ++i) x[i] = lb[i] + (ub[i] - lb[i]) * unit(rng);
-      Objective obj(model, start, slots, merit, ev, callback, s);
+      Objective obj(model, start, slots, loss, ev, callback, s);
       LBFGSpp::LBFGSBSolver<double> solver(param);
       StartResult sr;
       sr.initial.assign(x.data(), x.data() + dim);
@@ -298,9 +303,9 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
   if (stopped) res.status = OptimizeStatus::interrupted;
 
   // Report the best point with its full evaluation.
-  Objective final_obj(model, start, slots, merit, ev, {}, 0);
+  Objective final_obj(model, start, slots, loss, ev, {}, 0);
   final_obj.decode(best_x, res.schedule, res.parameters);
-  res.best = ev(*model.make(res.parameters), res.schedule, merit);
+  res.best = evaluate(ev, *model.make(res.parameters), res.schedule, loss);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }

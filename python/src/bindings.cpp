@@ -2,9 +2,12 @@
 #include <pybind11/eigen.h>
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/complex.h>
 #include <pybind11/stl.h>
 
+#include <complex>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <qbopt/qbopt.hpp>
 #include <utility>
@@ -132,12 +135,18 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("evaluate_loss", [](const ModelConfig& config, const Schedule& s, const std::string& name,
                             double lam, double eta, bool gradient, bool parameters) {
-    auto merit = make_figure_of_merit(name, {lam, eta});
+    const Loss loss = make_loss(name, {lam, eta});
     GradientOptions o;
     o.gradient = gradient;
     o.parameters = parameters;
     py::gil_scoped_release nogil;
-    return evaluate_loss(*config.make(), s, *merit, o);
+    LossEvaluator ev(o);
+    SpectralPenaltyValue sp;
+    LossEvaluation le = evaluate(ev, *config.make(), s, loss, &sp);
+    // (evaluation, lambda_1 or None): the slow eigenvalue of a NAME-spectral loss.
+    std::optional<std::complex<double>> lambda1;
+    if (loss.spectral) lambda1 = sp.eigenvalue;
+    return std::make_pair(le, lambda1);
   });
   py::class_<MeritValue>(m, "MeritValue")
       .def_readonly("value", &MeritValue::value)
@@ -176,7 +185,7 @@ PYBIND11_MODULE(_core, m) {
                        double epsilon, std::vector<std::string> free_parameters,
                        std::vector<std::string> free_controls,
                        std::map<std::string, std::pair<double, double>> ranges) {
-    auto merit = make_figure_of_merit(name, {lam, eta});
+    const Loss loss = make_loss(name, {lam, eta});
     OptimizeSettings st;
     st.starts = starts;
     st.seed = seed;
@@ -187,8 +196,38 @@ PYBIND11_MODULE(_core, m) {
     for (auto& [k, v] : ranges) st.ranges[k] = v;
     st.validate();
     py::gil_scoped_release nogil;
-    return optimize(config, s, *merit, st);
+    return optimize(config, s, loss, st);
   });
+
+  // (JSON text of `qbopt spectrum --out`, right eigenvectors as density-matrix-basis arrays,
+  // steady states' density matrices).
+  m.def(
+      "spectrum",
+      [](const ModelConfig& config, const Batch& qubit_batch, int count) {
+        const Qubit qubit = qubit_batch.qubit;
+        SpectrumSettings st;
+        st.count = count;
+        const auto model = config.make();
+        Spectrum s;
+        {
+          py::gil_scoped_release nogil;
+          s = spectrum(step_maps(*model, qubit).phi, config.nc(), st);
+        }
+        nlohmann::json j = qbopt::cli::spectrum_json(s);
+        j["config"] = qbopt::cli::spectrum_config(config, qubit, count);
+        // rho_mn = (-i)^(m-n) r_mn, the phases of State::density_matrix.
+        static const std::complex<double> phase[4] = {{1, 0}, {0, -1}, {-1, 0}, {0, 1}};
+        std::vector<Eigen::MatrixXcd> vectors;
+        for (Eigen::MatrixXcd v : s.eigenvectors) {
+          for (int n = 0; n < v.cols(); ++n)
+            for (int m = 0; m < v.rows(); ++m) v(m, n) *= phase[((m - n) % 4 + 4) % 4];
+          vectors.push_back(std::move(v));
+        }
+        std::vector<Eigen::MatrixXcd> steady;
+        for (const auto& ss : s.steady_states) steady.push_back(ss.state.density_matrix());
+        return py::make_tuple(j.dump(), vectors, steady);
+      },
+      py::arg("model"), py::arg("qubit"), py::arg("count"));
 
   m.def(
       "wigner",
