@@ -9,6 +9,7 @@
 #include <numeric>
 #include <qbopt/qbopt.hpp>
 #include <qbopt/stability.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -175,8 +176,10 @@ TEST(SpectralLoss, LifetimeRanksPaperOptimaLikeLongRunDrift) {
     const Trajectory t5 =
         simulate(*model, Schedule({Batch{{c, q}, 90000, false}}), t4.final_state, so);
     drift.push_back(std::abs(ergotropy(t5.final_state) - ergotropy(t4.final_state)));
-    report("(" + std::to_string(c) + ", " + std::to_string(q) + ") lifetime", lifetime.back());
-    report("(" + std::to_string(c) + ", " + std::to_string(q) + ") drift", drift.back());
+    std::ostringstream name;
+    name << "(" << c << ", " << q << ")";
+    report(name.str() + " lifetime", lifetime.back());
+    report(name.str() + " drift |W(1e5) - W(1e4)|", drift.back());
   }
   std::vector<int> by_lifetime(optima.size()), by_drift(optima.size());
   std::iota(by_lifetime.begin(), by_lifetime.end(), 0);
