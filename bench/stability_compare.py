@@ -55,7 +55,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--qbopt", default=os.environ.get("QBOPT_CLI", "build/qbopt"))
     ap.add_argument("--out", default="stability_compare.json")
-    ap.add_argument("--lambdas", default="1e3,1e4,1e5,1e6",
+    ap.add_argument("--lambdas", default="1e3,1e4,1e5,1e6,1e7",
                     help="weights of the spectral penalty (-ln|lambda_1| ~ 1e-9..1e-5 here)")
     ap.add_argument("--nc", type=int, default=120, help="N of the optimizations (the paper's 120)")
     a = ap.parse_args()
