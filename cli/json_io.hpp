@@ -5,6 +5,8 @@
 #include <qbopt/models.hpp>
 #include <qbopt/schedule.hpp>
 #include <qbopt/simulate.hpp>
+#include <qbopt/spectrum.hpp>
+#include <cmath>
 #include <qbopt/version.hpp>
 #include <string>
 #include <vector>
@@ -78,6 +80,41 @@ inline nlohmann::json rows_json(const Eigen::MatrixXd& w) {
     rows.push_back(row);
   }
   return rows;
+}
+
+// {"eigenvalues": [[re, im], ...] (decreasing modulus), "lifetime": collisions or null,
+//  "steady_states": [{"eigenvalue", "populations", "energy", "ergotropy", "purity"}],
+//  "matvecs", "converged"} of `qbopt spectrum` (and qbopt.spectrum); the caller adds "config".
+inline nlohmann::json spectrum_json(const Spectrum& s) {
+  using nlohmann::json;
+  json eig = json::array();
+  for (const auto& x : s.eigenvalues) eig.push_back({x.real(), x.imag()});
+  json steady = json::array();
+  for (const auto& ss : s.steady_states)
+    steady.push_back({{"eigenvalue", {ss.eigenvalue.real(), ss.eigenvalue.imag()}},
+                      {"populations", ss.populations},
+                      {"energy", ss.energy},
+                      {"ergotropy", ss.ergotropy},
+                      {"purity", ss.purity}});
+  // An infinite lifetime (|lambda_1| = 1, a persistent oscillation) is written as null too.
+  const bool finite = s.lifetime && std::isfinite(*s.lifetime);
+  return {{"eigenvalues", eig},
+          {"lifetime", finite ? json(*s.lifetime) : json(nullptr)},
+          {"steady_states", steady},
+          {"matvecs", s.matvecs},
+          {"converged", s.converged}};
+}
+
+// The "config" block of `qbopt spectrum`: the model, N, the qubit (its controls) and K.
+inline nlohmann::json spectrum_config(const ModelConfig& m, const Qubit& qubit, int count) {
+  nlohmann::json q = batch_json(Batch{qubit, 1, false}, m.spec());
+  q.erase("count");
+  q.erase("fixed");
+  nlohmann::json j = {{"command", "spectrum"}, {"qbopt_version", qbopt::version},
+                      {"model", model_json(m)}, {"nc", m.nc()},
+                      {"qubit", q},          {"count", count}};
+  if (m.spec().parameter_index("g") >= 0) j["g"] = m.get("g");
+  return j;
 }
 
 }  // namespace qbopt::cli

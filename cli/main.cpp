@@ -230,7 +230,10 @@ struct LossOpts {
                    "weight of the stability penalty of Eq. (11) (dimensionless, >= 0)");
     app.add_option("--eta", eta,
                    "fraction of the last collisions in the penalty window, (0, 1]");
-    app.add_option("--loss", loss, "figure of merit: eq11, ergotropy, energy, power");
+    app.add_option("--loss", loss,
+                   "figure of merit: eq11, ergotropy, energy, power, or NAME-spectral (e.g. "
+                   "eq11-spectral: the figure without its window penalty, plus lambda * "
+                   "(-ln|lambda_1|) of the last batch's one-step map)");
   }
   LossSettings settings() const { return {lambda, eta}; }
   void to(json& cfg) const {
@@ -248,6 +251,20 @@ json result_numbers(const LossEvaluation& le) {
           {"leakage", le.final_leakage}};
 }
 
+// {"eigenvalue": [re, im], "decay_rate": -ln|lambda_1|, "lifetime": 1/decay_rate or null} of a
+// spectral penalty, and its summary line.
+json spectral_json(const SpectralPenaltyValue& p) {
+  const double life = 1.0 / p.decay_rate;
+  return {{"eigenvalue", {p.eigenvalue.real(), p.eigenvalue.imag()}},
+          {"decay_rate", p.decay_rate},
+          {"lifetime", std::isfinite(life) && life > 0 ? json(life) : json(nullptr)}};
+}
+void print_spectral(const json& p) {
+  const double re = p["eigenvalue"][0], im = p["eigenvalue"][1];
+  std::printf("spectral: |lambda_1| = %.15f  decay rate %.6g  lifetime %s collisions\n",
+              std::hypot(re, im), p["decay_rate"].get<double>(), p["lifetime"].dump().c_str());
+}
+
 std::unique_ptr<AtomicFile> open_json_out(const std::string& out) {
   if (out.empty()) return nullptr;
   if (extension(out) != ".json")
@@ -257,7 +274,7 @@ std::unique_ptr<AtomicFile> open_json_out(const std::string& out) {
 
 // The loss command's result (its --out JSON document), after c.finish().
 json loss_json(const Common& c, const LossOpts& lo, bool with_gradient, const RunContext& ctx) {
-  auto merit = make_figure_of_merit(lo.loss, lo.settings());
+  const Loss loss = make_loss(lo.loss, lo.settings());
   const auto model = c.config.make();
   GradientOptions opt;
   opt.gradient = with_gradient;
@@ -269,11 +286,14 @@ json loss_json(const Common& c, const LossOpts& lo, bool with_gradient, const Ru
   if (c.max_memory > 0) opt.memory_budget = c.max_memory;
   const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), opt);
   c.check({plan.bytes, plan.describe()}, "loss");
-  const LossEvaluation le = evaluate_loss(*model, c.schedule, *merit, opt);
+  LossEvaluator ev(opt);
+  SpectralPenaltyValue sp;
+  const LossEvaluation le = evaluate(ev, *model, c.schedule, loss, &sp);
   json cfg = c.config_json("loss");
   lo.to(cfg);
   json out = result_numbers(le);
   out["config"] = cfg;
+  if (loss.spectral) out["spectral"] = spectral_json(sp);
   if (with_gradient) {
     json gr = json::array();
     for (const auto& row : le.batches) gr.push_back(row);
@@ -289,11 +309,12 @@ json loss_json(const Common& c, const LossOpts& lo, bool with_gradient, const Ru
 
 int run_loss(Common& c, const LossOpts& lo, bool with_gradient) {
   c.finish();
-  make_figure_of_merit(lo.loss, lo.settings());  // bad settings fail before the file is made
+  make_loss(lo.loss, lo.settings());  // bad settings fail before the file is made
   auto file = open_json_out(c.out);
   const json out = loss_json(c, lo, with_gradient, {});
   std::printf("loss %.10f  ergotropy %.6f  penalty %.6g\n", out["loss"].get<double>(),
               out["ergotropy"].get<double>(), out["penalty"].get<double>());
+  if (out.contains("spectral")) print_spectral(out["spectral"]);
   if (with_gradient) {
     const ModelSpec& spec = c.config.spec();
     const json& gr = out["gradient"];
@@ -373,7 +394,7 @@ OptimizeSettings optimize_settings(const OptOpts& oo) {
 
 // The optimize command's result (its --out JSON document), after c.finish().
 json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const RunContext& ctx) {
-  auto merit = make_figure_of_merit(lo.loss, lo.settings());
+  const Loss loss = make_loss(lo.loss, lo.settings());
   OptimizeSettings st = optimize_settings(oo);
   if (ctx.threads > 0) st.threads = ctx.threads;
   {
@@ -389,7 +410,7 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
     if (show) std::fprintf(stderr, "start %d  iteration %3d  loss %.10f\n", start + 1, it, loss);
     return !interrupted();
   };
-  OptimizeResult r = optimize(c.config, c.schedule, *merit, st, cb);
+  OptimizeResult r = optimize(c.config, c.schedule, loss, st, cb);
   const ModelSpec& spec = c.config.spec();
   const int gi = spec.parameter_index("g");
 
@@ -436,12 +457,18 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
   out["message"] = r.message;
   out["leakage"] = r.best.final_leakage;
   out["starts"] = starts;
+  if (loss.spectral && r.status != OptimizeStatus::interrupted && !interrupted()) {
+    // The optimum's slow mode (one more spectrum: the optimizer keeps only the loss).
+    const SpectralPenaltyValue sp =
+        (*loss.spectral)(*best_model.make(), r.schedule.batches().back().qubit, false);
+    out["spectral"] = spectral_json(sp);
+  }
   return out;
 }
 
 int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   c.finish();
-  make_figure_of_merit(lo.loss, lo.settings());  // bad settings fail before the file is made
+  make_loss(lo.loss, lo.settings());  // bad settings fail before the file is made
   optimize_settings(oo);
   auto file = open_json_out(c.out);
   const json out = optimize_json(c, lo, oo, {});
@@ -458,6 +485,7 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
     std::printf("  count = %ld%s\n", x["count"].get<long>(), x["fixed"].get<bool>() ? " (fixed)" : "");
   }
   if (oo.free_g_mode() == "global") std::printf("g = %.6f\n", out["g"].get<double>());
+  if (out.contains("spectral")) print_spectral(out["spectral"]);
   std::printf(
       "loss %.10f  ergotropy %.6f  penalty %.6g  (%d iterations, %d evaluations, %.2f s, %s)\n",
       out["loss"].get<double>(), out["ergotropy"].get<double>(), out["penalty"].get<double>(),
@@ -641,10 +669,10 @@ struct TaskCommands {
       check_samples(samples);
     } else if (command == "loss") {
       loss_c.finish();
-      make_figure_of_merit(loss_o.loss, loss_o.settings());
+      make_loss(loss_o.loss, loss_o.settings());
     } else {
       opt_c.finish();
-      make_figure_of_merit(opt_l.loss, opt_l.settings());
+      make_loss(opt_l.loss, opt_l.settings());
       optimize_settings(opt_o);
     }
   }

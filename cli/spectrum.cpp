@@ -15,25 +15,6 @@ namespace qbopt::cli {
 
 using json = nlohmann::json;
 
-json spectrum_json(const Spectrum& s) {
-  json eig = json::array();
-  for (const auto& x : s.eigenvalues) eig.push_back({x.real(), x.imag()});
-  json steady = json::array();
-  for (const auto& ss : s.steady_states)
-    steady.push_back({{"eigenvalue", {ss.eigenvalue.real(), ss.eigenvalue.imag()}},
-                      {"populations", ss.populations},
-                      {"energy", ss.energy},
-                      {"ergotropy", ss.ergotropy},
-                      {"purity", ss.purity}});
-  // An infinite lifetime (|lambda_1| = 1, a persistent oscillation) is written as null too.
-  const bool finite = s.lifetime && std::isfinite(*s.lifetime);
-  return {{"eigenvalues", eig},
-          {"lifetime", finite ? json(*s.lifetime) : json(nullptr)},
-          {"steady_states", steady},
-          {"matvecs", s.matvecs},
-          {"converged", s.converged}};
-}
-
 int run_spectrum(const SpectrumOptions& o) {
   const int nc = o.model.nc();
   const Qubit& qubit = o.qubit;
@@ -71,15 +52,7 @@ int run_spectrum(const SpectrumOptions& o) {
               s.converged ? "" : " (NOT converged)");
   if (file) {
     json out = spectrum_json(s);
-    json q = batch_json(Batch{qubit, 1, false}, o.model.spec());
-    q.erase("count");
-    q.erase("fixed");
-    out["config"] = {{"command", "spectrum"}, {"qbopt_version", qbopt::version},
-                     {"model", model_json(o.model)},
-                     {"nc", nc},
-                     {"qubit", q},
-                     {"count", o.count}};
-    if (o.model.spec().parameter_index("g") >= 0) out["config"]["g"] = o.model.get("g");
+    out["config"] = spectrum_config(o.model, qubit, o.count);
     file->stream() << out.dump(1) << '\n';
     file->commit();
   }

@@ -8,11 +8,6 @@
 
 namespace qbopt::cli {
 
-// {"eigenvalues": [[re, im], ...] (decreasing modulus), "lifetime": collisions or null,
-//  "steady_states": [{"eigenvalue", "populations", "energy", "ergotropy", "purity"}],
-//  "matvecs", "converged"}; the caller adds "config".
-nlohmann::json spectrum_json(const Spectrum& s);
-
 // Flags of the subcommand (model selection is wired on main: --model/--param).
 struct SpectrumOptions {
   ModelConfig model;  // any registered model with its parameters

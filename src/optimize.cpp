@@ -77,12 +77,12 @@ struct NonFinite : std::exception {
 class Objective {
  public:
   Objective(const ModelConfig& m, const Schedule& s, const std::vector<Slot>& slots,
-            const FigureOfMerit& merit, LossEvaluator& ev, const IterationCallback& cb, int start,
+            const Loss& loss, LossEvaluator& ev, const IterationCallback& cb, int start,
             std::atomic<bool>* stop = nullptr)
       : model_(m),
         base_(s),
         slots_(slots),
-        merit_(merit),
+        loss_(loss),
         ev_(ev),
         cb_(cb),
         start_(start),
@@ -108,7 +108,7 @@ class Objective {
     std::vector<double> values;
     decode(x, s, values);
     auto model = model_.make(values);
-    LossEvaluation le = ev_(*model, s, merit_);
+    LossEvaluation le = evaluate(ev_, *model, s, loss_);
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       const Slot& sl = slots_[i];
       grad[i] = sl.batch < 0 ? le.parameters[sl.index]
@@ -170,7 +170,7 @@ class Objective {
   const ModelConfig& model_;
   const Schedule& base_;
   const std::vector<Slot>& slots_;
-  const FigureOfMerit& merit_;
+  const Loss& loss_;
   LossEvaluator& ev_;
   const IterationCallback& cb_;
   int start_;
@@ -181,7 +181,12 @@ class Objective {
 
 }  // namespace
 
-OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const FigureOfMerit& merit,
+OptimizeResult optimize(const ModelConfig& model, const Schedule& start, const FigureOfMerit& merit,
+                        const OptimizeSettings& settings, const IterationCallback& callback) {
+  return optimize(model, start, figure_only(merit), settings, callback);
+}
+
+OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const Loss& loss,
                         const OptimizeSettings& settings, const IterationCallback& callback) {
   settings.validate();
   given.validate(model.spec());
@@ -288,7 +293,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
       try {
         LossEvaluator own(gopt);
         Eigen::VectorXd x = initial[s];
-        Objective obj(model, start, slots, merit, threads > 1 ? own : ev, callback, s, &stop);
+        Objective obj(model, start, slots, loss, threads > 1 ? own : ev, callback, s, &stop);
         LBFGSpp::LBFGSBSolver<double> solver(param);
         StartResult sr;
         sr.initial.assign(x.data(), x.data() + dim);
@@ -351,7 +356,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
         sr.status = OptimizeStatus::interrupted;
         sr.message = "not started";
         sr.loss = std::numeric_limits<double>::quiet_NaN();
-        Objective(model, start, slots, merit, ev, {}, s)
+        Objective(model, start, slots, loss, ev, {}, s)
             .decode(initial[s], sr.schedule, sr.parameters);
         res.starts.push_back(std::move(sr));
         continue;
@@ -376,7 +381,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
 
   // Report the best point with its full evaluation: the one the objective kept, else (no
   // free slot) a fresh one.
-  Objective final_obj(model, start, slots, merit, ev, {}, 0);
+  Objective final_obj(model, start, slots, loss, ev, {}, 0);
   final_obj.decode(best_x, res.schedule, res.parameters);
   if (have_eval) {
     res.best = std::move(best_eval);
@@ -388,7 +393,8 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const F
   } else {
     GradientOptions plain = gopt;
     plain.should_stop = nullptr;
-    res.best = evaluate_loss(*model.make(res.parameters), res.schedule, merit, plain);
+    LossEvaluator fresh(plain);
+    res.best = evaluate(fresh, *model.make(res.parameters), res.schedule, loss);
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;

@@ -83,6 +83,7 @@ case $case_name in
   loss_eta_zero) cmd=loss bad "eta" "${ok_batch[@]}" --eta 0 --out "$out" ;;
   loss_eta_above_one) cmd=loss bad "1.5" "${ok_batch[@]}" --eta 1.5 --out "$out" ;;
   loss_unknown_name) cmd=loss bad "nope" "${ok_batch[@]}" --loss nope --out "$out" ;;
+  loss_unknown_spectral) cmd=loss bad "eq11-spectra" "${ok_batch[@]}" --loss eq11-spectra --out "$out" ;;
   optimize_malformed_toml)
     printf 'lambda = [1,\n' >"$logs/bad.toml"
     cmd=optimize bad "bad.toml" "$logs/bad.toml" --out "$out"
@@ -305,6 +306,38 @@ g = d["gradient"]
 assert len(g) == 2 and all(len(x) == 2 and all(math.isfinite(v) and v != 0 for v in x) for x in g), g
 assert d["config"]["lambda"] == 2 and d["config"]["eta"] == 0.5
 print("loss JSON ok:", d["loss"], g)
+EOF
+    ;;
+  loss_spectral)
+    # eq11-spectral: Eq. (11)'s first term plus lambda * (-ln|lambda_1|) of the last batch's map.
+    # The penalty must be lambda / lifetime of `qbopt spectrum` for that qubit, and the gradient
+    # must differ from eq11's (lambda = 0) in the last batch's row only.
+    run loss --loss eq11-spectral --lambda 1e4 --nc 50 --batch 0.3,0.15,20 --batch 0.2,0.4,30 --gradient --out s.json
+    [ "$rc" -eq 0 ] || fail "eq11-spectral: exit code $rc"
+    grep -q "lifetime" "$logs/stdout" || fail "no lifetime line on stdout"
+    run loss --loss eq11 --lambda 0 --nc 50 --batch 0.3,0.15,20 --batch 0.2,0.4,30 --gradient --out e.json
+    [ "$rc" -eq 0 ] || fail "eq11: exit code $rc"
+    run spectrum --qubit 0.2,0.4 --nc 50 --out sp.json
+    [ "$rc" -eq 0 ] || fail "spectrum: exit code $rc"
+    "$python" - s.json e.json sp.json <<'EOF' || fail "spectral loss JSON check failed"
+import json, math, sys
+s, e, sp = (json.load(open(f)) for f in sys.argv[1:4])
+assert s["config"]["loss"] == "eq11-spectral" and s["config"]["lambda"] == 1e4, s["config"]
+pen = 1e4 / sp["lifetime"]
+err = abs(s["penalty"] - pen) / pen
+print(f"penalty {s['penalty']:.10g} vs lambda / lifetime {pen:.10g}: relative {err:.2e}")
+assert err < 1e-8, err
+err = abs(s["loss"] - (e["loss"] + pen)) / abs(s["loss"])
+print(f"loss = eq11(lambda 0) + penalty: relative {err:.2e}")
+assert err < 1e-8, err
+assert abs(s["spectral"]["decay_rate"] * sp["lifetime"] - 1) < 1e-8, s["spectral"]
+g, g0 = s["gradient"], e["gradient"]
+first = max(abs(a - b) for a, b in zip(g[0], g0[0]))
+last = max(abs(a - b) for a, b in zip(g[1], g0[1]))
+print(f"gradient change: first batch {first:.2e}, last batch {last:.2e}")
+assert first == 0 and last > 1e-3, (g, g0)
+assert all(math.isfinite(v) for row in g for v in row), g
+assert s["model_gradient"]["g"] != e["model_gradient"]["g"], (s["model_gradient"], e["model_gradient"])
 EOF
     ;;
   optimize_toml_and_flags)

@@ -6,6 +6,7 @@
 #include <memory>
 #include <qbopt/gradient.hpp>
 #include <qbopt/models.hpp>
+#include <qbopt/stability.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -75,6 +76,10 @@ using IterationCallback = std::function<bool(int, int, double)>;
 
 // Minimizes the figure of merit over the free controls of the schedule's free batches and the
 // free global parameters of the model, from `start` (then settings.starts - 1 random points).
+// `loss` may carry the spectral penalty of the last batch's map (make_loss("eq11-spectral")).
+OptimizeResult optimize(const ModelConfig& model, const Schedule& start, const Loss& loss,
+                        const OptimizeSettings& settings, const IterationCallback& callback = {});
+// The figure of merit alone.
 OptimizeResult optimize(const ModelConfig& model, const Schedule& start, const FigureOfMerit& merit,
                         const OptimizeSettings& settings, const IterationCallback& callback = {});
 

@@ -17,6 +17,7 @@
 #include <qbopt/schedule.hpp>
 #include <qbopt/simulate.hpp>
 #include <qbopt/spectrum.hpp>
+#include <qbopt/stability.hpp>
 #include <qbopt/state.hpp>
 #include <qbopt/version.hpp>
 #include <qbopt/wigner.hpp>

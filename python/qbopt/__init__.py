@@ -24,7 +24,7 @@ from . import _core
 
 __version__ = _core.__version__
 __all__ = ["simulate", "loss", "optimize", "state", "wigner", "noise_ensemble", "to_qutip",
-           "models", "load", "save", "TruncationWarning", "DEFAULT_G"]
+           "models", "spectrum", "load", "save", "TruncationWarning", "DEFAULT_G"]
 
 #: The paper's non-fine-tuned coupling g = pi / sqrt(15.6) (the default g of every model).
 DEFAULT_G = _core.PAPER_COUPLING
@@ -192,6 +192,10 @@ def loss(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: 
          max_memory: int | None = None) -> dict:
     """Eq. (11) (or another figure of merit by `name`) and optionally its exact gradient.
 
+    `name` "NAME-spectral" (e.g. "eq11-spectral") drops the figure's eta-window penalty and adds
+    lam * (-ln|lambda_1|), lambda_1 the slowest decay mode of the last batch's one-step map; the
+    result then also has "spectral": {"eigenvalue": [re, im], "decay_rate", "lifetime"}.
+
     Returns {"config", "loss", "ergotropy", "penalty", "energy", "leakage"[, "gradient",
     "model_gradient"]}: "gradient" has one row per batch, [dL/dc, dL/dq] plus dL/dg for a batch
     with its own g (a 2-D array when all rows have the same length, else a list of arrays);
@@ -199,11 +203,15 @@ def loss(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: 
     """
     cfg = _model(model, params, g, nc)
     sched = _schedule(batches, cfg)
-    ev = _core.evaluate_loss(cfg, sched, name, float(lam), float(eta), bool(gradient),
-                             bool(gradient), _bytes(max_memory))
+    ev, lambda1 = _core.evaluate_loss(cfg, sched, name, float(lam), float(eta), bool(gradient),
+                                      bool(gradient), _bytes(max_memory))
     out = {"config": _config("loss", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name}),
            "loss": ev.merit.value, "ergotropy": ev.merit.ergotropy, "penalty": ev.merit.penalty,
            "energy": ev.final_energy, "leakage": ev.final_leakage}
+    if lambda1 is not None:  # a NAME-spectral loss: the last batch's slow mode, as the CLI writes
+        rate = -math.log(abs(lambda1))
+        out["spectral"] = {"eigenvalue": [lambda1.real, lambda1.imag], "decay_rate": rate,
+                           "lifetime": 1 / rate if rate > 0 else None}
     if gradient:
         rows = [np.asarray(r) for r in ev.batches]
         out["gradient"] = np.array(rows) if len({len(r) for r in rows}) == 1 else rows
@@ -345,6 +353,44 @@ def _rho(st) -> np.ndarray:
     if hasattr(rho, "full"):
         rho = rho.full()
     return np.asarray(rho, dtype=complex)
+
+
+def _qubit(qubit, cfg: _core.ModelConfig) -> _core.Batch:
+    """One qubit as a one-collision batch: (c, q), {"c", "q"[, "g"]} or the CLI's "c,q" /
+    "c=..,q=..[,g=..]"."""
+    if isinstance(qubit, str):
+        return _core.parse_batch(qubit + (",count=1" if "=" in qubit else ",1"), cfg)
+    if isinstance(qubit, dict):
+        return _schedule([{**qubit, "count": 1}], cfg).batches[0]
+    q = tuple(qubit)
+    if len(q) != 2:
+        raise ValueError(f"qubit {qubit!r} must be (c, q), a dict or a 'c,q' string")
+    return _core.Batch(float(q[0]), float(q[1]), 1)
+
+
+def spectrum(qubit, g: float | None = None, nc: int = 150, count: int = 6,
+             model: str = "micromaser", params: dict | None = None) -> dict:
+    """Leading eigenvalues of the one-step map of `qubit` (as `qbopt spectrum`).
+
+    Returns {"config", "eigenvalues" (complex ndarray, decreasing modulus), "lifetime"
+    (collisions, or None), "steady_states": [{"eigenvalue", "populations", "energy",
+    "ergotropy", "purity", "rho"}], "eigenvectors" (complex N x N arrays in the density-matrix
+    basis, unit Frobenius norm), "matvecs", "converged"}.
+    """
+    cfg = _model(model, params, g, nc)
+    count = _integer(count, "count")
+    n = cfg.nc * (cfg.nc + 1) // 2
+    if not 1 <= count <= n - 2:
+        raise ValueError(f"count must be in [1, {n - 2}], got {count}")
+    text, vectors, steady = _core.spectrum(cfg, _qubit(qubit, cfg), count)
+    out = json.loads(text)
+    out["eigenvalues"] = np.array([complex(re, im) for re, im in out["eigenvalues"]], dtype=complex)
+    for ss, rho in zip(out["steady_states"], steady):
+        ss["eigenvalue"] = complex(*ss["eigenvalue"])
+        ss["populations"] = np.asarray(ss["populations"])
+        ss["rho"] = np.asarray(rho)
+    out["eigenvectors"] = [np.asarray(v) for v in vectors]
+    return out
 
 
 def to_qutip(st):

@@ -36,6 +36,9 @@ fig6.png          1440 x 600   as fig4 for the two-batch optima and the improved
                                (Sec. 3.2); dotted line where batch 2 starts (k = 500)
 fig7.png          1440 x 1200  as fig5 for the states 7a, 7b
 loss_history.png  1920 x 960   loss (Eq. 11) vs iteration, one panel per optimization
+lossy.png         1920 x 600   the paper's optima in a lossy cavity
+stability_map.png 1080 x 720   log10 of the lifetime -1/ln|lambda_1| of the one-step map over
+                               (c, q) at the paper's g, the paper's optima marked
 ================  ===========  ==========================================================
 
 Missing data never crashes: a panel without data says so, and a figure with no data at all
@@ -60,8 +63,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
-__all__ = ["fig4", "fig5", "fig6", "fig7", "loss_history", "lossy", "make_all", "main", "FigureError",
-           "DPI", "SIZES"]
+__all__ = ["fig4", "fig5", "fig6", "fig7", "loss_history", "lossy", "stability_map", "make_all",
+           "main", "FigureError", "DPI", "SIZES"]
 
 #: Resolution of every PNG.
 DPI = 120
@@ -73,6 +76,7 @@ SIZES = {
     "fig7": (12.0, 10.0),          # 1440 x 1200
     "loss_history": (16.0, 8.0),   # 1920 x 960
     "lossy": (16.0, 5.0),          # 1920 x 600
+    "stability_map": (9.0, 6.0),   # 1080 x 720
 }
 
 # The paper's colours: Fig. 4 red / cyan / magenta / black for lambda = 1 / 10 / 100 / 1000,
@@ -600,10 +604,46 @@ def lossy(results: dict, path: str) -> Optional[str]:
     return _save(fig, path)
 
 
+def stability_map(results: dict, path: str) -> Optional[str]:
+    """results["stability_map"]: log10(lifetime) over (c, q) (grey where no decay mode was
+    found), the paper's optima (their last batch) as markers in their Fig. 4/6 colours: circles
+    Sec. 3.1, squares Sec. 3.2, a star for the improved strategy."""
+    S = results.get("stability_map")
+    if not S or not S.get("lifetime"):
+        return None
+    c, q = _floats(S["c"]), _floats(S["q"])
+    life = np.array([[np.nan if x is None else float(x) for x in row] for row in S["lifetime"]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(life > 0, np.log10(life), np.nan)
+    fig = _new_figure("stability_map")
+    ax = fig.subplots()
+    ax.set_facecolor("0.8")  # cells without a lifetime
+    finite = z[np.isfinite(z)]
+    norm = Normalize(vmin=float(finite.min()), vmax=float(finite.max())) if finite.size else None
+    mesh = ax.pcolormesh(c, q, np.ma.masked_invalid(z), shading="nearest", cmap="viridis", norm=norm)
+    fig.colorbar(mesh, ax=ax, label=r"$\log_{10}$ lifetime  $-1/\ln|\lambda_1|$ (collisions)")
+    for i, o in enumerate(S.get("optima", [])):
+        st = _style(o["id"], i)
+        life_text = "-" if o.get("lifetime") is None else f"{o['lifetime']:.2g}"
+        marker = "o" if o["id"].startswith("3.1") else "s" if o["id"].startswith("3.2") else "*"
+        ax.plot([o["c"]], [o["q"]], marker=marker, markersize=10 if marker == "*" else 8, markeredgecolor="white",
+                markeredgewidth=1.5, linestyle="none", color=st.get("color", "C0"),
+                label=f"{o['id']} ({o['c']:.3f}, {o['q']:.3f}): {life_text}")
+    ax.set_xlabel("c (coherence)")
+    ax.set_ylabel("q (ground-state population)")
+    ax.set_xlim(float(c.min()), float(c.max()))
+    ax.set_ylim(float(q.min()), float(q.max()))
+    ax.set_title(f"Lifetime of the one-step map, N = {S.get('nc')}, {_g_text(S.get('g'))}")
+    if S.get("optima"):
+        ax.legend(fontsize=7, loc="upper left", framealpha=0.85)
+    return _save(fig, path)
+
+
 # ------------------------------------------------------------------------------ driver
 
 _ALL: Sequence[tuple] = (("fig4", fig4), ("fig5", fig5), ("fig6", fig6), ("fig7", fig7),
-                         ("loss_history", loss_history), ("lossy", lossy))
+                         ("loss_history", loss_history), ("lossy", lossy),
+                         ("stability_map", stability_map))
 
 
 def make_all(results: dict, out_dir: str) -> list:

@@ -2,11 +2,14 @@
 #include <pybind11/eigen.h>
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/complex.h>
 #include <pybind11/stl.h>
 
 #include <atomic>
 #include <chrono>
+#include <complex>
 #include <map>
+#include <optional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -202,7 +205,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("evaluate_loss", [](const ModelConfig& config, const Schedule& s, const std::string& name,
                             double lam, double eta, bool gradient, bool parameters,
                             std::size_t max_memory) {
-    auto merit = make_figure_of_merit(name, {lam, eta});
+    const Loss loss = make_loss(name, {lam, eta});
     GradientOptions o;
     o.gradient = gradient;
     o.parameters = parameters;
@@ -212,7 +215,13 @@ PYBIND11_MODULE(_core, m) {
     const auto model = config.make();
     return interruptible([&](const StopHook& stop) {
       o.should_stop = stop;
-      return evaluate_loss(*model, s, *merit, o);
+      LossEvaluator ev(o);
+      SpectralPenaltyValue sp;
+      LossEvaluation le = evaluate(ev, *model, s, loss, &sp);
+      // (evaluation, lambda_1 or None): the slow eigenvalue of a NAME-spectral loss.
+      std::optional<std::complex<double>> lambda1;
+      if (loss.spectral) lambda1 = sp.eigenvalue;
+      return std::make_pair(le, lambda1);
     });
   }, py::arg("model"), py::arg("schedule"), py::arg("name"), py::arg("lam"), py::arg("eta"),
      py::arg("gradient"), py::arg("parameters"), py::arg("max_memory") = 0);
@@ -254,7 +263,7 @@ PYBIND11_MODULE(_core, m) {
                        std::vector<std::string> free_controls,
                        std::map<std::string, std::pair<double, double>> ranges,
                        py::object callback, std::size_t max_memory) {
-    auto merit = make_figure_of_merit(name, {lam, eta});
+    const Loss loss = make_loss(name, {lam, eta});
     OptimizeSettings st;
     st.starts = starts;
     st.seed = seed;
@@ -278,12 +287,42 @@ PYBIND11_MODULE(_core, m) {
       };
     return interruptible([&](const StopHook& stop) {
       st.should_stop = stop;
-      return optimize(config, s, *merit, st, cb);
+      return optimize(config, s, loss, st, cb);
     });
   }, py::arg("model"), py::arg("schedule"), py::arg("name"), py::arg("lam"), py::arg("eta"),
      py::arg("starts"), py::arg("seed"), py::arg("max_iterations"), py::arg("epsilon"),
      py::arg("free_parameters"), py::arg("free_controls"), py::arg("ranges"),
      py::arg("callback") = py::none(), py::arg("max_memory") = 0);
+
+  // (JSON text of `qbopt spectrum --out`, right eigenvectors as density-matrix-basis arrays,
+  // steady states' density matrices).
+  m.def(
+      "spectrum",
+      [](const ModelConfig& config, const Batch& qubit_batch, int count) {
+        const Qubit qubit = qubit_batch.qubit;
+        SpectrumSettings st;
+        st.count = count;
+        const auto model = config.make();
+        Spectrum s;
+        {
+          py::gil_scoped_release nogil;
+          s = spectrum(step_maps(*model, qubit).phi, config.nc(), st);
+        }
+        nlohmann::json j = qbopt::cli::spectrum_json(s);
+        j["config"] = qbopt::cli::spectrum_config(config, qubit, count);
+        // rho_mn = (-i)^(m-n) r_mn, the phases of State::density_matrix.
+        static const std::complex<double> phase[4] = {{1, 0}, {0, -1}, {-1, 0}, {0, 1}};
+        std::vector<Eigen::MatrixXcd> vectors;
+        for (Eigen::MatrixXcd v : s.eigenvectors) {
+          for (int n = 0; n < v.cols(); ++n)
+            for (int m = 0; m < v.rows(); ++m) v(m, n) *= phase[((m - n) % 4 + 4) % 4];
+          vectors.push_back(std::move(v));
+        }
+        std::vector<Eigen::MatrixXcd> steady;
+        for (const auto& ss : s.steady_states) steady.push_back(ss.state.density_matrix());
+        return py::make_tuple(j.dump(), vectors, steady);
+      },
+      py::arg("model"), py::arg("qubit"), py::arg("count"));
 
   m.def(
       "wigner",

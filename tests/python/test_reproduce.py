@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-FIGURES = ["fig4.png", "fig5.png", "fig6.png", "fig7.png", "loss_history.png"]
+FIGURES = ["fig4.png", "fig5.png", "fig6.png", "fig7.png", "loss_history.png", "stability_map.png"]
 
 
 def png_size(path):
@@ -55,3 +55,16 @@ def test_figures_are_valid_pngs_of_the_expected_size(out):
         print(name, w, h)
         inches = figures.SIZES[name[:-4]]
         assert (w, h) == (round(inches[0] * figures.DPI), round(inches[1] * figures.DPI))
+
+
+def test_stability_map(out):
+    """The stability stage: a 7 x 7 lifetime grid in quick mode, the paper's optima with their
+    lifetimes ranked as their lambda (a longer lifetime for a larger lambda in Sec. 3.1)."""
+    import json as _json
+    s = _json.loads((out / "results.json").read_text())["stability_map"]
+    assert len(s["c"]) == 7 and len(s["q"]) == 7 and s["nc"] == 80
+    assert len(s["lifetime"]) == 7 and all(len(row) == 7 for row in s["lifetime"])
+    assert all(x is None or x > 0 for row in s["lifetime"] for x in row)
+    sec31 = [o["lifetime"] for o in s["optima"] if o["id"].startswith("3.1")]
+    print("Sec. 3.1 optima lifetimes:", sec31)
+    assert len(sec31) == 4 and sec31 == sorted(sec31)

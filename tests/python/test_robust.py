@@ -72,7 +72,9 @@ def test_optimize_callback_can_stop():
     # Starts run in parallel: the first call may come from either of the first two.
     assert calls[0][0] in (0, 1) and calls[0][1] == 1
     assert r["status"] == "interrupted"
-    assert len(r["starts"]) == 3 and r["starts"][-1]["message"] == "not started"
+    # Every start is recorded; which ones never began depends on the threads' timing (the
+    # serial case, with "not started" starts, is Interrupt.OptimizeRecordsEveryStart).
+    assert len(r["starts"]) == 3
     assert all(len(s["initial"]) == 2 for s in r["starts"])
 
 
