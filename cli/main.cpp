@@ -279,7 +279,7 @@ json loss_json(const Common& c, const LossOpts& lo, bool with_gradient, const Ru
   GradientOptions opt;
   opt.gradient = with_gradient;
   opt.parameters = with_gradient;
-  opt.pipeline = ctx.threads != 1;
+  if (ctx.threads == 1) opt.pipeline = false;
   opt.should_stop = stop_hook();
   // The gradient checkpoints as sparsely as it must to fit --max-memory; if even the
   // sparsest plan does not fit, refuse with that plan.

@@ -260,8 +260,9 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const L
   gopt.parameters = !settings.free_parameters.empty();
   gopt.should_stop = settings.should_stop;
   gopt.memory_budget = settings.memory_budget;
-  // The two-core gradient pipeline only when one start has the machine to itself.
-  gopt.pipeline = threads == 1 && settings.threads != 1;
+  // The two-core gradient pipeline (when asked for by default) only when one start has the
+  // machine to itself.
+  if (threads > 1 || settings.threads == 1) gopt.pipeline = false;
   LossEvaluator ev(gopt);
   double best = std::numeric_limits<double>::infinity();
   Eigen::VectorXd best_x = x0;

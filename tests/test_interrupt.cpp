@@ -127,7 +127,8 @@ TEST(Interrupt, OptimizeRecordsEveryStart) {
 
 TEST(GradientPlan, FallsBackWithinTheBudget) {
   GradientOptions o;
-  // N = 150, 1000 collisions: the fast plan (~16 MiB segments, pipelined) fits 256 MiB.
+  o.pipeline = true;
+  // N = 150, 1000 collisions: the fast plan (cache-sized segments, pipelined) fits 256 MiB.
   GradientPlan p = plan_gradient(150, 1000, o);
   EXPECT_TRUE(p.pipeline);
   EXPECT_FALSE(p.over_budget);
