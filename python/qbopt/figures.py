@@ -468,7 +468,8 @@ def _state_figure(results: dict, path: str, name: str, tags: Sequence[str], titl
     fig = _new_figure(name)
     axes = fig.subplots(len(tags), 2, gridspec_kw=dict(width_ratios=[1.15, 1.0]), squeeze=False)
     for row, tag in enumerate(tags):
-        letter = tag[-1]
+        # Four panels, four letters: (a) (b) on the first row, (c) (d) on the second.
+        letter, wletter = "abcd"[2 * row], "abcd"[2 * row + 1]
         st = by_tag.get(tag)
         if st is None:
             _no_data(axes[row, 0], f"({letter}) no state for Fig. {tag} in this run")
@@ -476,7 +477,7 @@ def _state_figure(results: dict, path: str, name: str, tags: Sequence[str], titl
             continue
         color = _style(str(st.get("id")), row)["color"]
         _populations_panel(axes[row, 0], st, color, letter)
-        _wigner_panel(fig, axes[row, 1], st, letter)
+        _wigner_panel(fig, axes[row, 1], st, wletter)
     fig.suptitle(title + _run_note(results), fontsize=13)
     return _save(fig, path)
 
