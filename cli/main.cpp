@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <numbers>
 #include <qbopt/gradient.hpp>
@@ -32,6 +34,9 @@ constexpr int kBadInput = 2;
 constexpr int kLeaky = 3;
 constexpr int kInterrupted = 130;         // Ctrl-C: the finished part was written
 constexpr double kLeakageWarning = 1e-6;  // above this the truncation N changes the physics
+
+// The state of a `qbopt state --out` file, as a run's start (--initial).
+std::shared_ptr<const State> read_initial_state(const std::string& path, int nc);
 
 // The model flags every command shares: --model, --param, --g, --nc.
 struct ModelFlags {
@@ -72,6 +77,8 @@ struct Common : ModelFlags {
   std::string max_memory_text;
   std::size_t max_memory = 0;  // bytes; 0 = unknown (no check)
   bool strict = false;
+  std::string initial_file;               // --initial: the JSON written by `qbopt state`
+  std::shared_ptr<const State> initial;  // null: |0><0|
   Schedule schedule;
 
   // `out_rule`: the extensions --out takes for this command.
@@ -85,6 +92,9 @@ struct Common : ModelFlags {
                    "output file, " + out_rule +
                        "; written atomically when the run ends (nothing is left on failure)");
     app.add_flag("--strict", strict, "exit 3 when the final truncation leakage exceeds 1e-6");
+    app.add_option("--initial", initial_file,
+                   "continue from the state in this JSON file (written by qbopt state --out); "
+                   "default |0><0|");
     app.add_option("--max-memory", max_memory_text,
                    "refuse to start when the estimated memory exceeds this (bytes, or 512M, 8G)")
         ->default_str("available memory (MemAvailable)");
@@ -101,6 +111,7 @@ struct Common : ModelFlags {
     for (const auto& t : batch_text) b.push_back(parse_batch(t, config.spec()));
     schedule = Schedule(std::move(b));
     schedule.validate(config.spec());
+    initial = initial_file.empty() ? nullptr : read_initial_state(initial_file, config.nc());
   }
   // Refuses (std::invalid_argument, exit 2) a run whose estimate exceeds --max-memory.
   void check(const MemoryEstimate& need, const std::string& command) const {
@@ -111,7 +122,9 @@ struct Common : ModelFlags {
     }
   }
   json config_json(const std::string& command) const {
-    return run_config(command, config, schedule);
+    json j = run_config(command, config, schedule);
+    if (!initial_file.empty()) j["initial"] = initial_file;
+    return j;
   }
 };
 
@@ -134,6 +147,39 @@ std::function<bool(long, long)> progress_reporter(const char* what) {
     }
     return !interrupted();
   };
+}
+
+// The state of a `qbopt state --out` file ({"rho": {"re", "im"}}), as the run's start.
+std::shared_ptr<const State> read_initial_state(const std::string& path, int nc) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("--initial '" + path + "' cannot be read");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    throw std::invalid_argument("--initial '" + path + "' is not valid JSON");
+  }
+  if (!j.is_object() || !j.contains("rho") || !j["rho"].contains("re") || !j["rho"].contains("im"))
+    throw std::invalid_argument("--initial '" + path +
+                                "' has no \"rho\": {\"re\", \"im\"} (write it with qbopt state --out)");
+  try {
+    const auto re = j["rho"]["re"].get<std::vector<std::vector<double>>>();
+    const auto im = j["rho"]["im"].get<std::vector<std::vector<double>>>();
+    const int M = static_cast<int>(re.size());
+    if (M < 1 || static_cast<int>(im.size()) != M)
+      throw std::invalid_argument("rho.re and rho.im differ in size");
+    Eigen::MatrixXcd rho(M, M);
+    for (int m = 0; m < M; ++m) {
+      if (static_cast<int>(re[m].size()) != M || static_cast<int>(im[m].size()) != M)
+        throw std::invalid_argument("rho is not square");
+      for (int n = 0; n < M; ++n) rho(m, n) = {re[m][n], im[m][n]};
+    }
+    return std::make_shared<const State>(State::from_density_matrix(rho, nc));
+  } catch (const json::exception&) {
+    throw std::invalid_argument("--initial '" + path + "': rho must hold arrays of numbers");
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("--initial '" + path + "': " + e.what());
+  }
 }
 
 // Warns (or fails with --strict) when the truncation lost more than kLeakageWarning.
@@ -160,7 +206,8 @@ json simulate_json(const Common& c, int samples, const RunContext& ctx) {
   opt.samples = samples;
   opt.progress = ctx.quiet ? [](long, long) { return !interrupted(); } : progress_reporter("simulate");
   const auto t0 = std::chrono::steady_clock::now();
-  Trajectory tr = simulate(*model, c.schedule, opt);
+  Trajectory tr = c.initial ? simulate(*model, c.schedule, *c.initial, opt)
+                           : simulate(*model, c.schedule, opt);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const long done = static_cast<long>(tr.energy.size()) - 1;
   const State& s = tr.final_state;
@@ -284,6 +331,7 @@ json loss_json(const Common& c, const LossOpts& lo, bool with_gradient, const Ru
   // The gradient checkpoints as sparsely as it must to fit --max-memory; if even the
   // sparsest plan does not fit, refuse with that plan.
   if (c.max_memory > 0) opt.memory_budget = c.max_memory;
+  opt.initial = c.initial;
   const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), opt);
   c.check({plan.bytes, plan.describe()}, "loss");
   LossEvaluator ev(opt);
@@ -404,6 +452,7 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
     c.check({plan.bytes, plan.describe()}, "optimize");
     st.memory_budget = g.memory_budget;
   }
+  st.initial = c.initial;
   const std::string mode = oo.free_g_mode();
   const bool show = !ctx.quiet && (oo.progress || stderr_is_terminal());
   IterationCallback cb = [show](int start, int it, double loss) {
@@ -526,7 +575,8 @@ int run_state(Common& c, const std::vector<double>& grid) {
   SimulateOptions so;
   so.samples = 2;
   so.progress = progress_reporter("state");
-  const Trajectory t = simulate(*model, c.schedule, so);
+  const Trajectory t =
+      c.initial ? simulate(*model, c.schedule, *c.initial, so) : simulate(*model, c.schedule, so);
   const State& s = t.final_state;
   const Eigen::MatrixXcd rho = s.density_matrix();
   json re = json::array(), im = json::array();

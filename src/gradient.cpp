@@ -136,11 +136,15 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   out.checkpointed = grad && !store_all;
 
   // Forward pass. `cur` is r_k; in store-all mode it lives in states_[k] directly.
-  State work_a(N), work_b = State::zeros(N);
+  if (options_.initial && options_.initial->dim() != N)
+    throw std::invalid_argument("initial state has " + std::to_string(options_.initial->dim()) +
+                                " levels, the model " + std::to_string(N));
+  const State start = options_.initial ? *options_.initial : State(N);
+  State work_a = start, work_b = State::zeros(N);
   const State* final_state = nullptr;
   if (store_all) {
     ensure_states(states_, static_cast<std::size_t>(n) + 1, N, should_stop);
-    states_[0] = State(N);
+    states_[0] = start;
     E.push_back(energy(states_[0]));
     for (long k = 0; k < n; ++k) {
       if (k % every == 0) poll(should_stop);

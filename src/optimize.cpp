@@ -260,6 +260,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const L
   gopt.parameters = !settings.free_parameters.empty();
   gopt.should_stop = settings.should_stop;
   gopt.memory_budget = settings.memory_budget;
+  gopt.initial = settings.initial;
   // The two-core gradient pipeline (when asked for by default) only when one start has the
   // machine to itself.
   if (threads > 1 || settings.threads == 1) gopt.pipeline = false;

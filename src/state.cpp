@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cmath>
 #include <qbopt/state.hpp>
 #include <stdexcept>
 #include <string>
@@ -26,6 +28,40 @@ State State::from_matrix(const Eigen::MatrixXd& r) {
       if (m != n && r(m, n) != 0.0) s.diagonal_ = false;
     }
   s.mirror_superdiagonal();
+  return s;
+}
+
+State State::from_density_matrix(const Eigen::MatrixXcd& rho, int N) {
+  const int M = static_cast<int>(rho.rows());
+  if (rho.rows() != rho.cols() || M < 1)
+    throw std::invalid_argument("initial state: rho must be a non-empty square matrix");
+  if (M > N)
+    throw std::invalid_argument("initial state has " + std::to_string(M) +
+                                " levels, more than nc = " + std::to_string(N));
+  if (!rho.allFinite()) throw std::invalid_argument("initial state: rho is not finite");
+  // r_mn = i^(m-n) rho_mn: i^j cycles through 1, i, -1, -i.
+  static const std::complex<double> phase[4] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
+  Eigen::MatrixXd r(N, N);
+  r.setZero();
+  double scale = 0, imag = 0, asym = 0;
+  for (int n = 0; n < M; ++n)
+    for (int m = 0; m < M; ++m) {
+      const std::complex<double> x = phase[((m - n) % 4 + 4) % 4] * rho(m, n);
+      r(m, n) = x.real();
+      scale = std::max(scale, std::abs(x));
+      imag = std::max(imag, std::abs(x.imag()));
+      asym = std::max(asym, std::abs(rho(m, n) - std::conj(rho(n, m))));
+    }
+  // Rounding of a state written with 17 digits stays far below this.
+  const double tol = 1e-9 * std::max(scale, 1e-300);
+  if (asym > tol)
+    throw std::invalid_argument("initial state: rho is not Hermitian (|rho - rho^dag| = " +
+                                std::to_string(asym) + ")");
+  if (imag > tol)
+    throw std::invalid_argument(
+        "initial state: rho is not of the micromaser's phase form (|Im i^(m-n) rho_mn| = " +
+        std::to_string(imag) + ")");
+  State s = from_matrix(r);
   return s;
 }
 

@@ -169,6 +169,38 @@ assert d["converged"] is True
 print("spectrum JSON ok:", [round(abs(e), 6) for e in ev], d["lifetime"])
 EOF
     ;;
+  initial_missing_rho)
+    echo '{"populations": [1, 0]}' >"$logs/s.json"
+    bad "rho" --nc 20 "${ok_batch[@]}" --initial "$logs/s.json" --out "$out"
+    ;;
+  initial_too_many_levels)
+    run state --nc 30 --batch 0.3,0.1,20 --out "$logs/s.json"
+    [ "$rc" -eq 0 ] || fail "state exit code $rc"
+    bad "nc = 20" --nc 20 "${ok_batch[@]}" --initial "$logs/s.json" --out "$out"
+    ;;
+  initial_continuation)
+    # 300 collisions, saved by `qbopt state`, then 300 more with --initial: the same state as
+    # one run of 600 (the same arithmetic, up to the 17 digits of the JSON round trip).
+    run state --nc 60 --batch 0.39,0.168,300 --out s.json
+    [ "$rc" -eq 0 ] || fail "state exit code $rc"
+    run simulate --nc 60 --batch 0.39,0.168,300 --initial s.json --samples 3 --out a.json
+    [ "$rc" -eq 0 ] || fail "continued simulate exit code $rc"
+    run simulate --nc 60 --batch 0.39,0.168,600 --samples 3 --out b.json
+    [ "$rc" -eq 0 ] || fail "simulate exit code $rc"
+    run loss --nc 60 --batch 0.39,0.168,300 --initial s.json --lambda 10 --eta 0.5 --gradient --out l.json
+    [ "$rc" -eq 0 ] || fail "continued loss exit code $rc"
+    "$python" - a.json b.json l.json <<'EOF' || fail "continuation check failed"
+import json, sys
+a, b, l = (json.load(open(p)) for p in sys.argv[1:4])
+assert a["config"]["initial"] == "s.json"
+fa, fb = a["final"], b["final"]
+for key in ("energy", "ergotropy", "purity"):
+    assert abs(fa[key] - fb[key]) < 1e-12, (key, fa[key], fb[key])
+assert max(abs(x - y) for x, y in zip(fa["populations"], fb["populations"])) < 1e-14
+assert abs(l["energy"] - fb["energy"]) < 1e-12 and abs(l["ergotropy"] - fb["ergotropy"]) < 1e-12
+print("continuation ok:", fa["energy"], fb["energy"], l["loss"])
+EOF
+    ;;
   models)
     run models --json
     [ "$rc" -eq 0 ] || fail "exit code $rc"

@@ -178,3 +178,23 @@ TEST(Simulate, SamplesFollowLogSpacedAndTheFinalState) {
   EXPECT_NEAR(last.purity, purity(tr.final_state), kSumTol);
   EXPECT_NEAR(last.leakage, leakage(tr.final_state), kSumTol);
 }
+
+// --initial reads rho back into the real symmetric form: the round trip is exact to rounding,
+// and a rho that no collision model can make (wrong phases, not Hermitian) is refused.
+TEST(State, FromDensityMatrixRoundTripAndChecks) {
+  std::mt19937 rng(21);
+  const int N = 12;
+  const State r = State::from_matrix(qbopt_test::random_density(N, 8, 3, rng));
+  const State back = State::from_density_matrix(r.density_matrix().topLeftCorner(8, 8), N);
+  const double err = (back.matrix() - r.matrix()).cwiseAbs().maxCoeff();
+  qbopt_test::report("density matrix round trip, max |diff|", err);
+  EXPECT_LT(err, 1e-15);
+  Eigen::MatrixXcd rho = r.density_matrix();
+  rho(1, 0) *= std::complex<double>(0, 1);  // a phase a collision model cannot produce
+  rho(0, 1) = std::conj(rho(1, 0));
+  EXPECT_THROW(State::from_density_matrix(rho, N), std::invalid_argument);
+  Eigen::MatrixXcd skew = r.density_matrix();
+  skew(2, 0) += 0.1;  // not Hermitian
+  EXPECT_THROW(State::from_density_matrix(skew, N), std::invalid_argument);
+  EXPECT_THROW(State::from_density_matrix(r.density_matrix(), N - 1), std::invalid_argument);
+}

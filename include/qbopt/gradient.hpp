@@ -1,6 +1,7 @@
 #pragma once
 // A figure of merit of a schedule and its exact gradient by reverse mode (adjoint method).
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <qbopt/interrupt.hpp>
 #include <qbopt/loss.hpp>
@@ -13,6 +14,9 @@ namespace qbopt {
 struct GradientOptions {
   bool gradient = true;     // false: value only
   bool parameters = false;  // also dL/d(global parameters of the model): g, kappa_tau, ...
+  // The state the run starts from (continuation); null: |0><0|. E_0 is its energy, so the
+  // penalty window and the gradient concern the new collisions only.
+  std::shared_ptr<const State> initial;
   // Checkpointing: the forward pass keeps one state every `checkpoint_every` collisions and
   // the backward pass recomputes each segment from its checkpoint. 0 = automatic: segments of
   // checkpoint_segment_bytes() (from the cache sizes; storing every state is slower, being

@@ -37,6 +37,8 @@ struct OptimizeSettings {
   StopHook should_stop;
   // Budget of each evaluation's checkpoints (GradientOptions::memory_budget).
   std::size_t memory_budget = GradientOptions{}.memory_budget;
+  // The state every evaluation starts from (GradientOptions::initial); null: |0><0|.
+  std::shared_ptr<const State> initial;
 
   void validate() const;  // throws std::invalid_argument naming the field
 };
