@@ -660,6 +660,12 @@ int run_models(bool as_json) {
   return 0;
 }
 
+// The positional config file every computing command takes.
+void add_config_option(CLI::App& sub, std::string& path) {
+  sub.add_option("config", path,
+                 "TOML (or JSON) file with any of these options (flags override it)");
+}
+
 // The commands a sweep task can run, with their options declared on CLI11 subcommands of
 // `app`: the command line and sweep tasks go through the same options, checks and code.
 struct TaskCommands {
@@ -684,24 +690,21 @@ struct TaskCommands {
     sim = app.add_subcommand("simulate", "run a charging schedule and record E, W, P, leakage");
     sim_c.add_to(*sim, "ending in .json (full result) or .csv (the samples)");
     sim->add_option("--samples", samples, "number of log-spaced sample points (>= 2)");
-    sim->add_option("config", sim_config,
-                    "TOML (or JSON) file with any of these options (flags override it)");
+    add_config_option(*sim, sim_config);
 
     loss = app.add_subcommand(
         "loss", "evaluate a figure of merit (Eq. (11) by default) and its gradient");
     loss_c.add_to(*loss, "ending in .json");
     loss_o.add_to(*loss);
     loss->add_flag("--gradient", with_gradient, "also write dL/d(c, q) of every batch");
-    loss->add_option("config", loss_config,
-                     "TOML (or JSON) file with any of these options (flags override it)");
+    add_config_option(*loss, loss_config);
 
     opt = app.add_subcommand(
         "optimize", "minimize the loss over the free (c, q) of the batches with L-BFGS-B");
     opt_c.add_to(*opt, "ending in .json");
     opt_l.add_to(*opt);
     opt_o.add_to(*opt);
-    opt->add_option("config", opt_config,
-                    "TOML (or JSON) file with any of these options (flags override it)");
+    add_config_option(*opt, opt_config);
   }
   TaskCommands(const TaskCommands&) = delete;  // the options point into this object
 
@@ -788,8 +791,7 @@ int run_main(int argc, char** argv) {
   st->add_option("--wigner", wigner_grid,
                  "Wigner grid xmin,xmax,points (x and p alike, dimensionless quadratures)")
       ->delimiter(',');
-  st->add_option("config", st_config,
-                 "TOML (or JSON) file with any of these options (flags override it)");
+  add_config_option(*st, st_config);
 
   SweepOptions sweep_o;
   auto* sweep = app.add_subcommand(

@@ -151,6 +151,24 @@ struct Eigenpairs {
   bool converged = true;
 };
 
+// The `keep` pairs of largest |lambda|, in decreasing modulus (stable for ties).
+Eigenpairs by_modulus(Eigenpairs all, std::size_t keep) {
+  std::vector<std::size_t> order(all.values.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::abs(all.values[a]) > std::abs(all.values[b]);
+  });
+  order.resize(std::min(order.size(), keep));
+  Eigenpairs kept;
+  kept.matvecs = all.matvecs;
+  kept.converged = all.converged;
+  for (std::size_t i : order) {
+    kept.values.push_back(all.values[i]);
+    kept.vectors.push_back(std::move(all.vectors[i]));
+  }
+  return kept;
+}
+
 // Unit norm; a real eigenvalue gets a real vector with its largest entry positive, a complex
 // one a vector whose largest entry is real positive (a deterministic phase).
 void normalize(cd lambda, Eigen::VectorXcd& v) {
@@ -267,20 +285,7 @@ Eigenpairs leading_eigenpairs(const LinearMap& phi, int N, const SpectrumSetting
     }
     all.matvecs += op.count();  // B Q and the lifts
     if (!found) break;
-    std::vector<std::size_t> order(all.values.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return std::abs(all.values[a]) > std::abs(all.values[b]);
-    });
-    order.resize(std::min(order.size(), std::size_t(st.count)));
-    Eigenpairs kept;
-    kept.matvecs = all.matvecs;
-    kept.converged = all.converged;
-    for (std::size_t i : order) {
-      kept.values.push_back(all.values[i]);
-      kept.vectors.push_back(all.vectors[i]);
-    }
-    all = std::move(kept);
+    all = by_modulus(std::move(all), static_cast<std::size_t>(st.count));
   }
   // lambda from mu = lambda^p: the Rayleigh quotient v^H Phi v / v^H v of the eigenvector
   // (exact for an exact eigenvector, whichever p-th root it is).
@@ -304,19 +309,8 @@ Eigenpairs leading_eigenpairs(const LinearMap& phi, int N, const SpectrumSetting
   }
   all.matvecs += op.count();
   // The modulus order of lambda^p is that of lambda.
-  std::vector<std::size_t> order(all.values.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return std::abs(all.values[a]) > std::abs(all.values[b]);
-  });
-  Eigenpairs sorted;
-  sorted.matvecs = all.matvecs;
-  sorted.converged = all.converged;
-  for (std::size_t i : order) {
-    sorted.values.push_back(all.values[i]);
-    sorted.vectors.push_back(all.vectors[i]);
-  }
-  return sorted;
+  const std::size_t count = all.values.size();  // before `all` is moved from
+  return by_modulus(std::move(all), count);
 }
 
 SteadyState make_steady(cd lambda, const Eigen::MatrixXd& r) {
