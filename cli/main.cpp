@@ -33,17 +33,18 @@ namespace qbopt::cli {
 constexpr int kBadInput = 2;
 constexpr int kLeaky = 3;
 constexpr int kInterrupted = 130;         // Ctrl-C: the finished part was written
-constexpr double kLeakageWarning = 1e-6;  // above this the truncation N changes the physics
 
 // The state of a `qbopt state --out` file, as a run's start (--initial).
 std::shared_ptr<const State> read_initial_state(const std::string& path, int nc);
 
-// The model flags every command shares: --model, --param, --g, --nc.
+// The model flags every command shares: --model, --param, --g, --nc. Every default of the
+// commands' flags is the library's (ModelConfig, LossSettings, OptimizeSettings, ...), which
+// Python's qbopt reads too (_core.defaults()).
 struct ModelFlags {
-  std::string model = "micromaser";
+  std::string model = ModelConfig{}.name();
   std::vector<std::string> params;  // --param NAME=VALUE
   double g = kPaperCoupling;
-  int nc = 150;
+  int nc = ModelConfig{}.nc();
   CLI::Option* g_option = nullptr;
   ModelConfig config;
 
@@ -269,9 +270,9 @@ int run_simulate(Common& c, int samples) {
 
 // Options of the loss and optimize commands.
 struct LossOpts {
-  double lambda = 1.0;
-  double eta = 0.2;
-  std::string loss = "eq11";
+  double lambda = LossSettings{}.lambda;
+  double eta = LossSettings{}.eta;
+  std::string loss = kDefaultLoss;
   void add_to(CLI::App& app) {
     app.add_option("--lambda", lambda,
                    "weight of the stability penalty of Eq. (11) (dimensionless, >= 0)");
@@ -386,15 +387,16 @@ int run_loss(Common& c, const LossOpts& lo, bool with_gradient) {
 }
 
 struct OptOpts {
-  int starts = 1;
-  std::uint64_t seed = 1;
-  int max_iterations = 200;
-  double epsilon = 1e-5;
+  int starts = OptimizeSettings{}.starts;
+  std::uint64_t seed = OptimizeSettings{}.seed;
+  int max_iterations = OptimizeSettings{}.max_iterations;
+  double epsilon = OptimizeSettings{}.epsilon;
   std::string free_g;  // "", "global" or "batch"
   CLI::Option* free_g_option = nullptr;
-  std::vector<double> g_range{0.1, 2.0};
+  std::vector<double> g_range{OptimizeSettings{}.ranges.at("g").first,
+                              OptimizeSettings{}.ranges.at("g").second};
   bool progress = false;
-  int threads = 0;  // cores for the starts: 0 = all
+  int threads = OptimizeSettings{}.threads;  // cores for the starts: 0 = all
   void add_to(CLI::App& app) {
     app.add_option("--starts", starts, "number of starting points (the given one, then random)");
     app.add_option("--seed", seed, "seed of the random starting points, 0 .. 2^64-1");
@@ -670,7 +672,7 @@ void add_config_option(CLI::App& sub, std::string& path) {
 // `app`: the command line and sweep tasks go through the same options, checks and code.
 struct TaskCommands {
   Common sim_c;
-  int samples = 50;
+  int samples = SimulateOptions{}.samples;
   std::string sim_config;
   CLI::App* sim;
 

@@ -455,7 +455,7 @@ int run_reproduce(const ReproduceOptions& o) {
     if (o.sigma > 0 && noise_traj > 0 && !interrupted()) {
       pr.say("noise ensemble " + std::string(s.id) + " (" + std::to_string(noise_traj) +
              " trajectories)");
-      NoiseSettings ns{o.sigma, noise_traj, o.seed + i, 40, stop_hook()};
+      NoiseSettings ns{o.sigma, noise_traj, o.seed + i, 40, stop_hook(), nullptr};
       NoiseEnsemble e;
       try {
         e = noise_ensemble(model, long_run(optimum[i], n_noise), ns);

@@ -12,7 +12,7 @@ namespace qbopt::cli {
 struct SpectrumOptions {
   ModelConfig model;  // any registered model with its parameters
   Qubit qubit;        // the qubit of every step
-  int count = 6;
+  int count = SpectrumSettings{}.count;
   std::string out;  // .json, optional
 };
 

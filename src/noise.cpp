@@ -61,7 +61,8 @@ NoiseEnsemble noise_ensemble(const CollisionModel& model, const Schedule& schedu
     try {
       const Schedule s =
           perturbed(schedule, settings.sigma, settings.seed, static_cast<std::uint64_t>(j));
-      runs[j] = simulate(model, s, opt).samples;
+      runs[j] = (settings.initial ? simulate(model, s, *settings.initial, opt)
+                                  : simulate(model, s, opt)).samples;
     } catch (...) {
 #pragma omp critical(qbopt_noise_error)
       if (!error) error = std::current_exception();

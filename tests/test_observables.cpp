@@ -197,4 +197,22 @@ TEST(State, FromDensityMatrixRoundTripAndChecks) {
   skew(2, 0) += 0.1;  // not Hermitian
   EXPECT_THROW(State::from_density_matrix(skew, N), std::invalid_argument);
   EXPECT_THROW(State::from_density_matrix(r.density_matrix(), N - 1), std::invalid_argument);
+  // Trace 1 within kLeakageWarning: a state that leaked 2e-6 is refused, 5e-7 accepted.
+  EXPECT_THROW(State::from_density_matrix((1 - 2e-6) * r.density_matrix(), N),
+               std::invalid_argument);
+  EXPECT_NO_THROW(State::from_density_matrix((1 - 5e-7) * r.density_matrix(), N));
+  // Positive semidefinite: diag(1.5, -0.5) has trace 1 and passes every other check; a rank-3
+  // state (8 - 3 zero eigenvalues, rounding around them) is accepted.
+  Eigen::MatrixXcd negative = Eigen::MatrixXcd::Zero(2, 2);
+  negative(0, 0) = 1.5;
+  negative(1, 1) = -0.5;
+  EXPECT_THROW(State::from_density_matrix(negative, N), std::invalid_argument);
+  Eigen::MatrixXcd coherence = Eigen::MatrixXcd::Zero(2, 2);  // |rho_10| > sqrt(rho_00 rho_11)
+  coherence(0, 0) = coherence(1, 1) = 0.5;
+  coherence(1, 0) = {0, -0.6};
+  coherence(0, 1) = {0, 0.6};
+  EXPECT_THROW(State::from_density_matrix(coherence, N), std::invalid_argument);
+  coherence(1, 0) = {0, -0.5};  // pure: on the boundary, a zero eigenvalue
+  coherence(0, 1) = {0, 0.5};
+  EXPECT_NO_THROW(State::from_density_matrix(coherence, N));
 }

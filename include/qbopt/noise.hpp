@@ -1,6 +1,7 @@
 #pragma once
 // Robustness to noise in the qubit preparation (paper Sec. 3.1 and 3.2, last paragraphs).
 #include <cstdint>
+#include <memory>
 #include <qbopt/interrupt.hpp>
 #include <qbopt/model.hpp>
 #include <qbopt/schedule.hpp>
@@ -14,6 +15,8 @@ struct NoiseSettings {
   std::uint64_t seed = 1;  // trajectory j draws from a generator seeded by (seed, j)
   int samples = 50;        // log-spaced sample points of each trajectory
   StopHook should_stop;    // polled by every trajectory (from several threads); throws Interrupted
+  // The state every trajectory starts from (continuation); null: |0><0|.
+  std::shared_ptr<const State> initial;
 
   void validate() const;  // throws std::invalid_argument naming the field
 };

@@ -5,6 +5,10 @@
 
 namespace qbopt {
 
+// Above this final leakage 1 - Tr rho the truncation N changes the physics: the CLI warns (and
+// fails with --strict), Python raises TruncationWarning, a continued state is refused.
+inline constexpr double kLeakageWarning = 1e-6;
+
 // E = Tr(a^dag a rho) = sum_m m r_mm.
 double energy(const State& r);
 // P = Tr rho^2 = sum_mn r_mn^2.

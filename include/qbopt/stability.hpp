@@ -83,6 +83,8 @@ struct Loss {
 // weight settings.lambda), and NAME-spectral for each (e.g. "eq11-spectral"): the figure with
 // the eta-window penalty off, plus settings.lambda * (-ln|lambda_1|).
 Loss make_loss(const std::string& name, const LossSettings& settings);
+// The loss of the CLI's --loss and Python's loss= when none is named: the paper's Eq. (11).
+inline constexpr const char* kDefaultLoss = "eq11";
 std::vector<std::string> loss_names();
 // A loss made of a figure of merit alone (not owned: `merit` must outlive the Loss).
 Loss figure_only(const FigureOfMerit& merit);

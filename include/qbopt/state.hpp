@@ -22,8 +22,9 @@ class State {
   static State zeros(int N);
   // From a complex density matrix in the Fock basis (rho_mn = (-i)^(m-n) r_mn), padded with
   // zeros to N levels. Throws std::invalid_argument when rho is larger than N, not Hermitian,
-  // or not of the micromaser's phase form (|Im r| above 1e-9 of its largest entry): a state
-  // written by `qbopt state` or a collision model always is.
+  // not of the micromaser's phase form (|Im r| above 1e-9 of its largest entry: a state
+  // written by `qbopt state` or a collision model always is), not of trace 1 (within
+  // kLeakageWarning) or not positive semidefinite (within 1e-9 of its largest entry).
   static State from_density_matrix(const Eigen::MatrixXcd& rho, int N);
 
   // Memory of one state on N levels: 8 (N+2)^2 bytes (the zero border included).

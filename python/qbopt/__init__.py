@@ -1,36 +1,62 @@
 """qbopt: simulate and optimize the charging of a micromaser quantum battery.
 
-A thin Python layer over the C++ library. Every function returns NumPy arrays and plain
-dicts whose keys are those of the ``qbopt`` command-line JSON outputs.
+A thin Python layer over the C++ library, with the CLI's names (docs/python.md lists the few
+exceptions, e.g. ``--lambda`` -> ``lam``) and defaults (read from the C++ settings structs:
+``qbopt.DEFAULTS``). Every function returns a result object (qbopt.results): a dict in the
+layout of the ``qbopt`` command's JSON output, with attribute access, a short repr,
+``to_dict()`` and ``save(path)``; ``qbopt.load(path)`` reads any file the CLI writes.
 
-Example (from a QuTiP user's point of view)::
+Units: hbar = omega = 1, so energies and ergotropies are in units of the cavity quantum omega;
+the coupling g is the phase accumulated per collision (rad); k counts collisions; nc is the Fock
+truncation N (levels 0..N-1). See docs/physics.md.
 
-    import qbopt
-    st = qbopt.state([(0.39, 0.168, 1000)], nc=120)
-    rho = qbopt.to_qutip(st)          # qutip.Qobj, 120 x 120
+From a QuTiP user's point of view:
+
+>>> import qbopt
+>>> st = qbopt.state([(0.39, 0.168, 30)], nc=30)
+>>> rho = qbopt.to_qutip(st)              # qutip.Qobj, 30 x 30
+>>> rho.shape, round(float(rho.tr().real), 9)
+((30, 30), 1.0)
+>>> more = qbopt.state([(0.39, 0.168, 30)], nc=30, initial=rho)   # 30 more collisions
+>>> more.k, round(more.energy, 4), more.config["initial"]
+(30, 10.9824, '<Qobj 30x30>')
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import os
-import tempfile
+import time
+import types
 import warnings
 from typing import Sequence
 
 import numpy as np
 
 from . import _core
+from .results import (LossResult, NoiseResult, OptimizeResult, Result, SimulateResult,
+                      SpectrumResult, StateResult, _records, _rho, load, write_json)
 
 __version__ = _core.__version__
 __all__ = ["simulate", "loss", "optimize", "state", "wigner", "noise_ensemble", "to_qutip",
-           "models", "spectrum", "load", "save", "TruncationWarning", "DEFAULT_G"]
+           "models", "spectrum", "load", "save", "TruncationWarning", "DEFAULT_G", "DEFAULTS",
+           "Result", "SimulateResult", "LossResult", "OptimizeResult", "StateResult",
+           "SpectrumResult", "NoiseResult"]
 
 #: The paper's non-fine-tuned coupling g = pi / sqrt(15.6) (the default g of every model).
 DEFAULT_G = _core.PAPER_COUPLING
 
 #: Above this final leakage 1 - Tr rho the truncation N changes the physics (the CLI's warning).
-LEAKAGE_WARNING = 1e-6
+LEAKAGE_WARNING = _core.LEAKAGE_WARNING
+
+#: The defaults of the CLI's options, from the C++ settings structs (ModelConfig,
+#: SimulateOptions, LossSettings, OptimizeSettings, SpectrumSettings, NoiseSettings) that the
+#: CLI uses too; the functions' signatures are built from them.
+DEFAULTS = types.MappingProxyType(_core.defaults())
+_D = DEFAULTS
+_NOISE = _D["noise"]
 
 
 class TruncationWarning(UserWarning):
@@ -41,9 +67,66 @@ def _check_leakage(out: dict, nc) -> dict:
     """Warns with TruncationWarning when out["leakage"] exceeds LEAKAGE_WARNING."""
     leak = out["leakage"]
     if leak > LEAKAGE_WARNING:
+        # stacklevel 4: _check_leakage, the function's body, its _returns wrapper, the caller.
         warnings.warn(f"final leakage {leak:.3g} exceeds 1e-6; increase nc (now {nc})",
-                      TruncationWarning, stacklevel=3)
+                      TruncationWarning, stacklevel=4)
     return out
+
+
+def _initial(x):
+    """The complex density matrix of an `initial=` argument and the label the result's
+    config["initial"] gets (the CLI's: the file's path)."""
+    label = None
+    if isinstance(x, (str, os.PathLike)):
+        label, x = os.fspath(x), load(x)
+    kind = type(x).__name__
+    if isinstance(x, dict):
+        label = label or getattr(x, "__dict__", {}).get("source")
+        if "rho" not in x:
+            raise ValueError(f"initial: this {kind} has no rho (a state result, "
+                             "qbopt.simulate's result or a `qbopt state --out` file holds one)")
+        x = x["rho"]
+    if hasattr(x, "full") and getattr(x, "isket", False):
+        x = x.proj()  # a QuTiP ket: its density matrix
+    try:
+        rho = _rho(x)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"initial: {kind} is not a density matrix ({err})") from None
+    if rho.ndim != 2 or rho.shape[0] != rho.shape[1]:
+        raise ValueError(f"initial must be an N x N density matrix, got shape {rho.shape}")
+    return rho, label or f"<{kind} {rho.shape[0]}x{rho.shape[1]}>"
+
+
+def _returns(cls):
+    """The one place where a function's result dict becomes a `cls` (a Result) and where its
+    `initial=` argument (array, Qobj, result, CLI JSON or path) becomes the complex matrix the
+    C++ core takes; the config then records it as the CLI's --initial would."""
+    def decorate(f):
+        sig = inspect.signature(f)
+
+        @functools.wraps(f)
+        def call(*args, **kwargs):
+            bound = sig.bind(*args, **kwargs)
+            label = None
+            if bound.arguments.get("initial") is not None:
+                bound.arguments["initial"], label = _initial(bound.arguments["initial"])
+            t0 = time.perf_counter()
+            r = cls(_records(f(*bound.args, **bound.kwargs)))
+            if "seconds" not in r and cls is SimulateResult:  # as the CLI's simulate
+                r["seconds"] = time.perf_counter() - t0
+            if label is not None:
+                r["config"]["initial"] = label
+            return r
+        return call
+    return decorate
+
+
+def _loss_name(loss, name):
+    """The loss's name: `loss` (the CLI's --loss), or `name` (its older Python spelling)."""
+    if name is not None and name != loss and loss != _D["loss"]:
+        raise ValueError(f"loss={loss!r} and name={name!r} disagree (name is the older "
+                         "spelling of loss)")
+    return str(name if name is not None else loss)
 
 
 def models() -> list:
@@ -61,7 +144,7 @@ def _integer(x, what: str) -> int:
     return int(x)
 
 
-def _model(model: str = "micromaser", params=None, g=None, nc=150) -> _core.ModelConfig:
+def _model(model: str = _D["model"], params=None, g=None, nc=_D["nc"]) -> _core.ModelConfig:
     """The model by name with its parameters: `params` maps names to numbers (or choice words,
     e.g. {"kappa_tau": 1e-3, "n_th": 0.1, "arrivals": "poisson"}); `g` is a shorthand for
     params["g"]."""
@@ -81,10 +164,11 @@ def _model(model: str = "micromaser", params=None, g=None, nc=150) -> _core.Mode
 
 
 def _bytes(x) -> int:
-    """A memory budget in bytes; None (0 to the core) = the available memory."""
+    """A memory budget in bytes, or the CLI's text ("512M", "8G"); None (0 to the core) = the
+    available memory."""
     if x is None:
         return 0
-    n = _integer(x, "max_memory")
+    n = _core.parse_bytes(x, "max_memory") if isinstance(x, str) else _integer(x, "max_memory")
     if n < 1 << 20:
         raise ValueError(f"max_memory {x!r} must be at least 1 MiB (in bytes)")
     return n
@@ -147,25 +231,47 @@ def _config(command: str, cfg: _core.ModelConfig, sched: _core.Schedule, **extra
     return out
 
 
-def simulate(batches, g: float | None = None, nc: int = 150, samples: int = 50,
-             model: str = "micromaser", params: dict | None = None, progress=None,
-             max_memory: int | None = None) -> dict:
-    """Runs a charging schedule from |0><0|.
+@_returns(SimulateResult)
+def simulate(batches, g: float | None = None, nc: int = _D["nc"], samples: int = _D["samples"],
+             model: str = _D["model"], params: dict | None = None, progress=None,
+             max_memory: int | str | None = None, initial=None) -> SimulateResult:
+    """Runs a charging schedule (``qbopt simulate``) and records the battery's trajectory.
 
-    Returns {"config", "trajectory": {"k", "energy", "ergotropy", "purity", "leakage"} (arrays at
-    `samples` log-spaced k, first and last collision included), "energy_all" (E_k for every
-    k = 0..n), "final": {"k", "energy", "ergotropy", "purity", "leakage", "populations"},
-    "leakage"}. `progress(k, n)` is called every few thousand collisions; returning False stops
-    the run there (the result then ends at k and has "interrupted": True). Ctrl-C raises
-    KeyboardInterrupt within ~0.1 s. A run whose memory estimate exceeds `max_memory` bytes
-    (default: the available memory) raises ValueError before it starts (as every function).
+    batches: the schedule, in order: [(c, q, count[, fixed]), ...], dicts {"c", "q", "count"[,
+        "fixed"][, "g"]} or the CLI's --batch strings "c,q,count". c is the qubits' coherence and
+        q their GROUND-state population, both in [0, 1]; count is the number of qubits.
+    g: the coupling g tau (rad per collision; default DEFAULT_G = pi/sqrt(15.6)).
+    nc: the Fock truncation N (levels 0..N-1).
+    samples: number of log-spaced sample points (>= 2; the first and last collision included).
+    model, params: the battery model and its parameters (``qbopt.models()``), e.g.
+        model="lossy", params={"kappa_tau": 1e-3, "n_th": 0.1}.
+    progress: progress(k, n) is called every few thousand collisions; returning False stops
+        the run there (the result then ends at k, has ``interrupted`` True and its ``rho``, so
+        ``initial=`` can continue it). Ctrl-C raises KeyboardInterrupt within ~0.1 s.
+    max_memory: bytes (or "512M", "8G"); a run whose estimate exceeds it (default: the
+        available memory) raises ValueError before it starts.
+    initial: the state to start from instead of |0><0| (the CLI's --initial): an N x N complex
+        density matrix (ndarray, N <= nc, padded with zeros), a qutip.Qobj, a StateResult or
+        SimulateResult, the CLI's state JSON (dict) or the path of a ``qbopt state --out``
+        file. It must be Hermitian, of trace 1 (within 1e-6), positive semidefinite and of
+        the collision models' phase form (rho_mn = (-i)^(m-n) x real); else ValueError.
+
+    Returns a SimulateResult: ``trajectory`` (k, energy, ergotropy, purity, leakage arrays of
+    ``samples`` points), ``final`` (k, energy, ergotropy, purity, leakage, populations),
+    ``energy_all`` (E_0..E_n), ``rho`` (final N x N), ``seconds``. Energies in units of omega.
+
+    >>> r = qbopt.simulate([(0.39, 0.168, 30)], nc=30, samples=4)
+    >>> r.trajectory.k, np.round(r.trajectory.ergotropy, 4)
+    (array([ 1,  3, 10, 30]), array([0.053 , 0.4364, 3.6546, 8.9017]))
+    >>> round(r.energy, 6), round(r.ergotropy, 6), r.rho.shape
+    (9.88613, 8.901663, (30, 30))
     """
     cfg = _model(model, params, g, nc)
     if _integer(samples, "samples") < 2:
         raise ValueError(f"samples must be >= 2, got {samples}")
     sched = _schedule(batches, cfg)
     k, E, W, P, L, Eall, fin = _core.simulate(cfg, sched, int(samples), progress,
-                                              _bytes(max_memory))
+                                              _bytes(max_memory), initial=initial)
     out = {
         "config": _config("simulate", cfg, sched, samples=samples),
         "trajectory": {"k": np.asarray(k), "energy": np.asarray(E), "ergotropy": np.asarray(W),
@@ -175,6 +281,7 @@ def simulate(batches, g: float | None = None, nc: int = 150, samples: int = 50,
                   "purity": _core.purity(fin), "leakage": _core.leakage(fin),
                   "populations": np.asarray(_core.populations(fin))},
         "leakage": _core.leakage(fin),
+        "rho": np.asarray(fin.density_matrix()),
     }
     if int(k[-1]) < sched.collisions():
         out["interrupted"] = True
@@ -186,25 +293,45 @@ def _parameter_names(cfg) -> list:
     return [(p["name"], bool(p["choices"])) for p in spec["parameters"]]
 
 
-def loss(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: float = 0.2,
-         name: str = "eq11", gradient: bool = False, free_g: bool = False,
-         model: str = "micromaser", params: dict | None = None,
-         max_memory: int | None = None) -> dict:
-    """Eq. (11) (or another figure of merit by `name`) and optionally its exact gradient.
+@_returns(LossResult)
+def loss(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _D["lambda"],
+         eta: float = _D["eta"], loss: str = _D["loss"], gradient: bool = False,
+         free_g: bool = False, model: str = _D["model"], params: dict | None = None,
+         max_memory: int | str | None = None, initial=None, *, name: str | None = None
+         ) -> LossResult:
+    """A figure of merit of a schedule and optionally its exact gradient (``qbopt loss``).
 
-    `name` "NAME-spectral" (e.g. "eq11-spectral") drops the figure's eta-window penalty and adds
-    lam * (-ln|lambda_1|), lambda_1 the slowest decay mode of the last batch's one-step map; the
-    result then also has "spectral": {"eigenvalue": [re, im], "decay_rate", "lifetime"}.
+    batches, g, nc, model, params, max_memory, initial: as in ``simulate``; with ``initial``
+        E_0 is the initial state's energy, so the penalty window and the gradient concern the
+        new collisions only.
+    lam: the weight lambda of the stability penalty (the CLI's --lambda; >= 0).
+    eta: the fraction of the last collisions in the penalty window, in (0, 1].
+    loss: "eq11" (Eq. (11): -W_n + lambda sum_{k in window} |E_k - E_{k-1}|), "ergotropy",
+        "energy", "power", or "NAME-spectral" (e.g. "eq11-spectral": the figure without its
+        window penalty, plus lam * (-ln|lambda_1|) of the last batch's one-step map; the result
+        then has ``spectral``: {"eigenvalue": [re, im], "decay_rate", "lifetime"}).
+        ``name=`` is its older spelling.
+    gradient: also the exact (adjoint) gradient.
 
-    Returns {"config", "loss", "ergotropy", "penalty", "energy", "leakage"[, "gradient",
-    "model_gradient"]}: "gradient" has one row per batch, [dL/dc, dL/dq] plus dL/dg for a batch
-    with its own g (a 2-D array when all rows have the same length, else a list of arrays);
-    "model_gradient" maps each global parameter (g, kappa_tau, n_th) to dL/d(it).
+    Returns a LossResult: ``loss``, ``ergotropy`` (W_n), ``penalty``, ``energy`` (E_n),
+    ``leakage``; with gradient=True ``gradient`` (one row per batch, [dL/dc, dL/dq] plus dL/dg
+    for a batch with its own g; a 2-D array when the rows have the same length) and
+    ``model_gradient`` ({"g": dL/dg, ...} for the model's global parameters). Energies in units
+    of omega, g in rad.
+
+    >>> r = qbopt.loss([(0.39, 0.168, 30)], nc=30, lam=10, eta=0.5, gradient=True)
+    >>> r
+    LossResult(loss micromaser g=0.795404 nc=30 1 batch 30 collisions)
+      loss 23.9812  ergotropy 8.90166  penalty 24.4179  energy 9.88613  leakage 1.776e-15
+      arrays: gradient[1x2]
+    >>> round(r.loss, 6), r.gradient.shape
+    (23.981178, (1, 2))
     """
+    name = _loss_name(loss, name)
     cfg = _model(model, params, g, nc)
     sched = _schedule(batches, cfg)
     ev, lambda1 = _core.evaluate_loss(cfg, sched, name, float(lam), float(eta), bool(gradient),
-                                      bool(gradient), _bytes(max_memory))
+                                      bool(gradient), _bytes(max_memory), initial=initial)
     out = {"config": _config("loss", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name}),
            "loss": ev.merit.value, "ergotropy": ev.merit.ergotropy, "penalty": ev.merit.penalty,
            "energy": ev.final_energy, "leakage": ev.final_leakage}
@@ -222,20 +349,47 @@ def loss(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: 
     return _check_leakage(out, cfg.nc)
 
 
-def optimize(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, eta: float = 0.2,
-             name: str = "eq11", starts: int = 1, seed: int = 1, max_iterations: int = 200,
-             epsilon: float = 1e-5, free_g=False, g_range: Sequence[float] = (0.1, 2.0),
-             model: str = "micromaser", params: dict | None = None, callback=None,
-             max_memory: int | None = None) -> dict:
-    """Minimizes the loss over the free (c, q) of the batches with L-BFGS-B.
+@_returns(OptimizeResult)
+def optimize(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _D["lambda"],
+             eta: float = _D["eta"], loss: str = _D["loss"], starts: int = _D["starts"],
+             seed: int = _D["seed"], max_iterations: int = _D["max_iterations"],
+             epsilon: float = _D["epsilon"], free_g=False,
+             g_range: Sequence[float] = _D["g_range"], model: str = _D["model"],
+             params: dict | None = None, callback=None, max_memory: int | str | None = None,
+             initial=None, threads: int = _D["threads"], *, name: str | None = None
+             ) -> OptimizeResult:
+    """Minimizes the loss over the free (c, q) of the batches with L-BFGS-B (``qbopt
+    optimize``).
 
-    `free_g`: False, True or "global" (the model's g), or "batch" (each free batch its own g),
-    searched in `g_range`. Each batch gives its starting point; a 4th entry True fixes it.
-    Returns the layout of `qbopt optimize`: {"config", "params", "g", "model", "loss",
-    "ergotropy", "penalty", "energy", "leakage", "iterations", "evaluations", "seconds",
-    "history", "status", "message", "slots", "starts"}. `callback(start, iteration, loss)` is
-    called after each iteration; returning False stops the run (status "interrupted").
+    batches: the starting point, as in ``simulate``; a batch with fixed True (or "fixed") is
+        not optimized. An OptimizeResult's ``params`` is a valid ``batches``: restart from the
+        best point with ``optimize(r.params, g=r.g, ...)``.
+    g, nc, model, params, max_memory, initial: as in ``simulate`` (every evaluation starts
+        from ``initial``).
+    lam, eta, loss: the figure of merit, as in ``loss``.
+    starts: the given point, then starts - 1 random ones (drawn from ``seed``).
+    max_iterations: L-BFGS-B iterations per start; epsilon: projected-gradient norm at
+        convergence.
+    free_g: False; True or "global" (the model's g); "batch" (each free batch its own g),
+        searched in g_range (rad).
+    callback: callback(start, iteration, loss) after each iteration; returning False stops the
+        run (status "interrupted").
+    threads: cores on which the starts run (0 = all; 1 = one core).
+
+    Ctrl-C stops the run within ~0.1 s and returns the best point so far with status
+    "interrupted" (as the CLI writes its --out and exits 130); no KeyboardInterrupt is raised.
+
+    Returns an OptimizeResult: ``params`` (best schedule), ``g``, ``model``, ``loss``,
+    ``ergotropy``, ``penalty``, ``energy``, ``leakage``, ``iterations``, ``evaluations``,
+    ``seconds``, ``history``, ``status``, ``message``, ``slots``, ``starts``.
+
+    >>> r = qbopt.optimize([(0.3, 0.3, 30)], nc=30, max_iterations=30)
+    >>> r.status, r.iterations, round(r.loss, 4), round(r.ergotropy, 4)
+    ('converged', 8, -0.0712, 1.4115)
+    >>> [(round(p["c"], 3), round(p["q"], 3), p["count"]) for p in r.params]
+    [(0.5, 0.638, 30)]
     """
+    name = _loss_name(loss, name)
     cfg = _model(model, params, g, nc)
     sched = _schedule(batches, cfg)
     if _integer(seed, "seed") < 0:
@@ -248,7 +402,8 @@ def optimize(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, e
                        int(seed), _integer(max_iterations, "max_iterations"), float(epsilon),
                        ["g"] if mode == "global" else [], ["g"] if mode == "batch" else [],
                        {"g": (float(g_range[0]), float(g_range[1]))}, callback,
-                       _bytes(max_memory))
+                       _bytes(max_memory), initial=initial,
+                       threads=_integer(threads, "threads"))
     conf = _config("optimize", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name,
                                              "starts": starts, "seed": seed,
                                              "max_iterations": max_iterations,
@@ -283,12 +438,21 @@ def optimize(batches, g: float | None = None, nc: int = 150, lam: float = 1.0, e
 
 
 def wigner(rho, x, p=None) -> np.ndarray:
-    """Wigner function W(x, p) in qutip.wigner's convention (g = sqrt 2).
+    """Wigner function W(x, p) of a state, in qutip.wigner's convention (g = sqrt 2).
 
-    `rho`: a complex density matrix (ndarray or qutip.Qobj), a dict from `state()` or `load()`,
-    or the CLI's JSON dict (rho as {"re", "im"}).
-    Returns w with w[j, i] = W(x[i], p[j]), the layout qutip.wigner returns.
+    rho: an N x N complex density matrix (ndarray or qutip.Qobj), a StateResult, the CLI's state
+        JSON (dict, rho as {"re", "im"}) or the path of a ``qbopt state --out`` file.
+    x, p: quadrature grids (dimensionless; p defaults to x).
+
+    Returns w (len(p) x len(x)) with w[j, i] = W(x[i], p[j]), the layout qutip.wigner returns.
+
+    >>> w = qbopt.wigner(np.diag([1.0, 0.0]), [0.0, 1.0])    # the vacuum |0><0|
+    >>> np.round(w, 6)
+    array([[0.31831 , 0.1171  ],
+           [0.1171  , 0.043079]])
     """
+    if isinstance(rho, (str, os.PathLike)):
+        rho = load(rho)
     rho = _rho(rho)
     if rho.ndim != 2 or rho.shape[0] != rho.shape[1]:
         raise ValueError(f"rho must be a square matrix, got shape {rho.shape}")
@@ -297,16 +461,32 @@ def wigner(rho, x, p=None) -> np.ndarray:
     return np.asarray(_core.wigner(rho, x.tolist(), p.tolist()))
 
 
-def state(batches, g: float | None = None, nc: int = 150, wigner_grid=None,
-          model: str = "micromaser", params: dict | None = None) -> dict:
-    """The final battery state of a schedule.
+@_returns(StateResult)
+def state(batches, g: float | None = None, nc: int = _D["nc"], wigner_grid=None,
+          model: str = _D["model"], params: dict | None = None, initial=None,
+          max_memory: int | str | None = None) -> StateResult:
+    """The final battery state of a schedule (``qbopt state``).
 
-    Returns {"config", "populations", "rho" (complex ndarray), "energy", "ergotropy", "purity",
-    "leakage"[, "wigner": {"x", "p", "w"}]}; `wigner_grid` = (xmin, xmax, points).
+    batches, g, nc, model, params, max_memory, initial: as in ``simulate``.
+    wigner_grid: (xmin, xmax, points), the CLI's --wigner: also the Wigner function on that
+        grid (x and p alike, 2 <= points <= 4001).
+
+    Returns a StateResult: ``rho`` (N x N complex density matrix, Fock basis), ``populations``,
+    ``energy``, ``ergotropy`` (units of omega), ``purity``, ``leakage``, ``k`` (collisions),
+    [``wigner``: {"x", "p", "w"}]. ``to_qutip(r)`` makes it a Qobj, ``initial=r`` continues
+    from it, ``r.save("s.json")`` writes the file ``qbopt state --out`` writes.
+
+    >>> st = qbopt.state([(0.39, 0.168, 30)], nc=30)
+    >>> st
+    StateResult(state micromaser g=0.795404 nc=30 1 batch 30 collisions)
+      k 30  energy 9.88613  ergotropy 8.90166  purity 0.363109  leakage 1.776e-15
+      arrays: populations[30], rho[30x30]
+    >>> np.round(st.populations[:4], 6)
+    array([1.10e-05, 3.70e-05, 1.51e-04, 6.20e-04])
     """
     cfg = _model(model, params, g, nc)
     sched = _schedule(batches, cfg)
-    k, *_, fin = _core.simulate(cfg, sched, 2)
+    k, *_, fin = _core.simulate(cfg, sched, 2, None, _bytes(max_memory), initial=initial)
     rho = np.asarray(fin.density_matrix())
     out = {"config": _config("state", cfg, sched), "k": int(k[-1]),
            "populations": np.asarray(_core.populations(fin)),
@@ -322,37 +502,40 @@ def state(batches, g: float | None = None, nc: int = 150, wigner_grid=None,
     return _check_leakage(out, cfg.nc)
 
 
-def noise_ensemble(batches, sigma: float, trajectories: int = 16, seed: int = 1,
-                   g: float | None = None, nc: int = 150, samples: int = 50,
-                   model: str = "micromaser", params: dict | None = None) -> dict:
-    """Each qubit's (c, q) perturbed by Gaussian noise of std `sigma` (clipped to [0, 1]).
+@_returns(NoiseResult)
+def noise_ensemble(batches, sigma: float = _NOISE["sigma"],
+                   trajectories: int = _NOISE["trajectories"], seed: int = _NOISE["seed"],
+                   g: float | None = None, nc: int = _D["nc"], samples: int = _NOISE["samples"],
+                   model: str = _D["model"], params: dict | None = None,
+                   initial=None) -> NoiseResult:
+    """Robustness to preparation noise: each qubit's (c, q) drawn from a Gaussian of standard
+    deviation `sigma` around its batch's values (clipped to [0, 1]), over `trajectories`
+    realizations (trajectory j seeded from (seed, j); the CLI's ``reproduce --sigma --seed
+    --trajectories``).
 
-    Returns {"config", "k", "ergotropy_mean", "ergotropy_std", "purity_mean", "purity_std",
-    "energy_mean", "energy_std"} over `trajectories` realizations seeded from `seed`.
+    batches, g, nc, model, params, initial: as in ``simulate``; samples: log-spaced points.
+
+    Returns a NoiseResult: ``k`` (int array) and, at each k, ``ergotropy_mean``,
+    ``ergotropy_std``, ``purity_mean``, ``purity_std``, ``energy_mean``, ``energy_std``
+    (units of omega).
+
+    >>> e = qbopt.noise_ensemble([(0.39, 0.168, 30)], sigma=0.05, trajectories=4, nc=30,
+    ...                          samples=3)
+    >>> e.k, np.round(e.ergotropy_mean, 4)
+    (array([ 1,  5, 30]), array([0.0514, 1.175 , 8.8318]))
     """
     cfg = _model(model, params, g, nc)
     if _integer(seed, "seed") < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     sched = _schedule(batches, cfg)
     e = _core.noise_ensemble(cfg, sched, float(sigma), _integer(trajectories, "trajectories"),
-                             int(seed), _integer(samples, "samples"))
+                             int(seed), _integer(samples, "samples"), initial=initial)
     out = {"config": _config("noise", cfg, sched, sigma=sigma, trajectories=trajectories,
                              seed=seed, samples=samples)}
     for key in ("k", "ergotropy_mean", "ergotropy_std", "purity_mean", "purity_std", "energy_mean",
                 "energy_std"):
         out[key] = np.asarray(getattr(e, key))
     return out
-
-
-def _rho(st) -> np.ndarray:
-    """The complex density matrix of a result dict (Python's complex array or the CLI's
-    {"re", "im"}), a qutip.Qobj or an array."""
-    rho = st["rho"] if isinstance(st, dict) and "rho" in st else st
-    if isinstance(rho, dict):
-        rho = np.asarray(rho["re"], dtype=float) + 1j * np.asarray(rho["im"], dtype=float)
-    if hasattr(rho, "full"):
-        rho = rho.full()
-    return np.asarray(rho, dtype=complex)
 
 
 def _qubit(qubit, cfg: _core.ModelConfig) -> _core.Batch:
@@ -368,14 +551,24 @@ def _qubit(qubit, cfg: _core.ModelConfig) -> _core.Batch:
     return _core.Batch(float(q[0]), float(q[1]), 1)
 
 
-def spectrum(qubit, g: float | None = None, nc: int = 150, count: int = 6,
-             model: str = "micromaser", params: dict | None = None) -> dict:
-    """Leading eigenvalues of the one-step map of `qubit` (as `qbopt spectrum`).
+@_returns(SpectrumResult)
+def spectrum(qubit, g: float | None = None, nc: int = _D["nc"], count: int = _D["count"],
+             model: str = _D["model"], params: dict | None = None) -> SpectrumResult:
+    """The leading eigenvalues of the one-step map of `qubit` (``qbopt spectrum``): how fast
+    and to what a battery charged by that qubit forever relaxes.
 
-    Returns {"config", "eigenvalues" (complex ndarray, decreasing modulus), "lifetime"
-    (collisions, or None), "steady_states": [{"eigenvalue", "populations", "energy",
-    "ergotropy", "purity", "rho"}], "eigenvectors" (complex N x N arrays in the density-matrix
-    basis, unit Frobenius norm), "matvecs", "converged"}.
+    qubit: (c, q), {"c", "q"[, "g"]} or the CLI's --qubit string "c,q".
+    g, nc, model, params: as in ``simulate``.
+    count: the number K of eigenvalues of largest modulus (1 <= K <= nc(nc+1)/2 - 2).
+
+    Returns a SpectrumResult: ``eigenvalues`` (complex array, decreasing modulus), ``lifetime``
+    (-1/ln|lambda_1| in collisions, or None), ``steady_states`` [{"eigenvalue",
+    "populations", "energy", "ergotropy", "purity", "rho"}], ``eigenvectors`` (complex N x N,
+    density-matrix basis, unit Frobenius norm), ``matvecs``, ``converged``.
+
+    >>> sp = qbopt.spectrum((0.39, 0.168), nc=20, count=3)
+    >>> np.round(np.abs(sp.eigenvalues), 6), f"{sp.lifetime:.3g}"
+    (array([1.      , 0.979937, 0.974312]), '2.86e+06')
     """
     cfg = _model(model, params, g, nc)
     count = _integer(count, "count")
@@ -394,78 +587,27 @@ def spectrum(qubit, g: float | None = None, nc: int = 150, count: int = 6,
 
 
 def to_qutip(st):
-    """A qutip.Qobj of a state: a dict from `state()` or `load()`, the CLI's JSON dict (rho as
-    {"re", "im"}), or a complex density matrix."""
+    """A qutip.Qobj (N x N operator) of a state: a result holding ``rho`` (StateResult,
+    SimulateResult, a steady state of a SpectrumResult), the CLI's state JSON (dict, rho as
+    {"re", "im"}) or its path, or a complex density matrix.
+
+    >>> q = qbopt.to_qutip(qbopt.state([(0.39, 0.168, 30)], nc=30))
+    >>> q.shape, q.isherm
+    ((30, 30), True)
+    """
     try:
         import qutip
     except ImportError as err:  # pragma: no cover - depends on the installation
         raise ImportError("to_qutip needs QuTiP (Debian: apt-get install python3-qutip)") from err
+    if isinstance(st, (str, os.PathLike)):
+        st = load(st)
     return qutip.Qobj(_rho(st))
 
 
-# Keys whose numeric lists the Python functions return as NumPy arrays.
-_ARRAY_KEYS = {"k", "energy", "ergotropy", "purity", "leakage", "energy_all", "populations",
-               "x", "p", "w", "history", "gradient", "ergotropy_mean", "ergotropy_std",
-               "purity_mean", "purity_std", "energy_mean", "energy_std"}
-
-
-def _to_numpy(x, key=None):
-    """The CLI's JSON as the Python functions return it: the numeric lists of _ARRAY_KEYS as
-    arrays ("k" as integers), "rho" {"re", "im"} as a complex array, the rest as read."""
-    if isinstance(x, dict):
-        if key == "rho" and set(x) == {"re", "im"}:
-            return _rho(x)
-        if key == "config":
-            return x
-        return {k: _to_numpy(v, k) for k, v in x.items()}
-    if isinstance(x, list):
-        if key in _ARRAY_KEYS and all(isinstance(v, (int, float, list)) for v in x):
-            try:
-                a = np.asarray(x, dtype=float)
-            except ValueError:  # ragged rows (per-batch gradients of different lengths)
-                return [np.asarray(v, dtype=float) for v in x]
-            return a.astype(np.int64) if key == "k" else a
-        return [_to_numpy(v) for v in x]
-    return x
-
-
-def load(path) -> dict:
-    """Reads a CLI (or `save`) JSON result into the layout the Python functions return:
-    numeric lists as NumPy arrays, "rho" as a complex array, "k" as integers."""
-    with open(path, encoding="utf-8") as f:
-        return _to_numpy(json.load(f))
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        if np.iscomplexobj(x):
-            return {"re": x.real.tolist(), "im": x.imag.tolist()}
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, complex):
-        return {"re": x.real, "im": x.imag}
-    if isinstance(x, float) and not math.isfinite(x):
-        return None  # as the CLI writes NaN (JSON has no NaN)
-    return x
-
-
-def save(result: dict, path) -> None:
-    """Writes a result dict as JSON (NumPy arrays as lists, complex rho as {"re", "im"}, as the
-    CLI writes them) atomically: to a temporary file in the same directory, then renamed, so
-    an interrupted save never leaves a truncated file."""
-    path = os.fspath(path)
-    text = json.dumps(_jsonable(result), indent=1)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp.",
-                               dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+def save(result, path) -> None:
+    """Writes a result (or a dict in the Python layout) as the CLI's JSON, atomically (a
+    temporary file, then renamed): the same as ``result.save(path)``."""
+    if isinstance(result, Result):
+        result.save(path)
+    else:
+        write_json(result, path)

@@ -34,8 +34,10 @@ struct PendingSignal {
 };
 
 // Calls f(stop_hook) with the GIL released; Python's signals interrupt it within ~0.1 s.
+// `keep_result`: a KeyboardInterrupt after f returned (the optimizer's "interrupted" result,
+// the best point so far) is dropped and the result returned, as the CLI writes it.
 template <class F>
-auto interruptible(F&& f) {
+auto interruptible(F&& f, bool keep_result = false) {
   auto st = std::make_shared<PendingSignal>();
   StopHook hook = [st]() -> bool {
     if (st->stop.load(std::memory_order_relaxed)) return true;
@@ -58,7 +60,11 @@ auto interruptible(F&& f) {
       py::gil_scoped_release nogil;
       return f(hook);
     }();
-    // The optimizer turns a stop into an "interrupted" result: Ctrl-C still raises.
+    if (st->type && keep_result &&
+        PyErr_GivenExceptionMatches(st->type, PyExc_KeyboardInterrupt)) {
+      Py_XDECREF(st->type), Py_XDECREF(st->value), Py_XDECREF(st->traceback);
+      st->type = st->value = st->traceback = nullptr;
+    }
     if (st->type) raise_pending();
     return result;
   } catch (const Interrupted&) {
@@ -74,6 +80,13 @@ std::size_t budget(std::size_t max_memory) {
   return max_memory > 0 ? max_memory : available_memory();
 }
 
+// The state a run continues from (Python's initial=, the CLI's --initial): rho padded to nc
+// levels and checked by State::from_density_matrix; null (|0><0|) when rho is None.
+std::shared_ptr<const State> initial_state(const std::optional<Eigen::MatrixXcd>& rho, int nc) {
+  if (!rho) return nullptr;
+  return std::make_shared<const State>(State::from_density_matrix(*rho, nc));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -81,6 +94,34 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = qbopt::version;
 
   m.attr("PAPER_COUPLING") = kPaperCoupling;
+  m.attr("LEAKAGE_WARNING") = kLeakageWarning;
+
+  // The defaults of the library's settings structs, under the CLI's option names (dashes as
+  // underscores): the one source of the defaults of the CLI's flags and Python's arguments.
+  m.def("defaults", []() {
+    const ModelConfig model;
+    const LossSettings loss;
+    const OptimizeSettings opt;
+    const NoiseSettings noise;
+    py::dict d;
+    d["model"] = model.name();
+    d["nc"] = model.nc();
+    d["samples"] = SimulateOptions{}.samples;
+    d["lambda"] = loss.lambda;
+    d["eta"] = loss.eta;
+    d["loss"] = std::string(kDefaultLoss);
+    d["starts"] = opt.starts;
+    d["seed"] = opt.seed;
+    d["max_iterations"] = opt.max_iterations;
+    d["epsilon"] = opt.epsilon;
+    d["threads"] = opt.threads;
+    d["g_range"] = py::make_tuple(opt.ranges.at("g").first, opt.ranges.at("g").second);
+    d["count"] = SpectrumSettings{}.count;
+    d["noise"] = py::dict(py::arg("sigma") = noise.sigma, py::arg("trajectories") = noise.trajectories,
+                          py::arg("seed") = noise.seed, py::arg("samples") = noise.samples);
+    return d;
+  });
+  m.def("parse_bytes", &parse_bytes, py::arg("text"), py::arg("what"));
 
   py::class_<Batch>(m, "Batch")
       .def(py::init([](double c, double q, long count, bool fixed) {
@@ -175,9 +216,10 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "simulate",
       [](const ModelConfig& config, const Schedule& s, int samples, py::object progress,
-         std::size_t max_memory) {
+         std::size_t max_memory, const std::optional<Eigen::MatrixXcd>& initial) {
         check_memory(simulate_memory(config.nc(), s.collisions()), budget(max_memory),
                      "max_memory");
+        const auto start = initial_state(initial, config.nc());
         SimulateOptions o;
         o.samples = samples;
         // progress(k, n) every few thousand collisions; False stops (partial trajectory).
@@ -189,7 +231,7 @@ PYBIND11_MODULE(_core, m) {
         const auto model = config.make();
         Trajectory t = interruptible([&](const StopHook& stop) {
           o.should_stop = stop;
-          return simulate(*model, s, o);
+          return start ? simulate(*model, s, *start, o) : simulate(*model, s, o);
         });
         std::vector<long> k;
         std::vector<double> E, W, P, L;
@@ -200,15 +242,16 @@ PYBIND11_MODULE(_core, m) {
         return py::make_tuple(k, E, W, P, L, t.energy, t.final_state);
       },
       py::arg("model"), py::arg("schedule"), py::arg("samples"), py::arg("progress") = py::none(),
-      py::arg("max_memory") = 0);
+      py::arg("max_memory") = 0, py::arg("initial") = py::none());
 
   m.def("evaluate_loss", [](const ModelConfig& config, const Schedule& s, const std::string& name,
                             double lam, double eta, bool gradient, bool parameters,
-                            std::size_t max_memory) {
+                            std::size_t max_memory, const std::optional<Eigen::MatrixXcd>& initial) {
     const Loss loss = make_loss(name, {lam, eta});
     GradientOptions o;
     o.gradient = gradient;
     o.parameters = parameters;
+    o.initial = initial_state(initial, config.nc());
     o.memory_budget = budget(max_memory);
     const GradientPlan plan = plan_gradient(config.nc(), s.collisions(), o);
     check_memory({plan.bytes, plan.describe()}, o.memory_budget, "max_memory");
@@ -224,7 +267,8 @@ PYBIND11_MODULE(_core, m) {
       return std::make_pair(le, lambda1);
     });
   }, py::arg("model"), py::arg("schedule"), py::arg("name"), py::arg("lam"), py::arg("eta"),
-     py::arg("gradient"), py::arg("parameters"), py::arg("max_memory") = 0);
+     py::arg("gradient"), py::arg("parameters"), py::arg("max_memory") = 0,
+     py::arg("initial") = py::none());
   py::class_<MeritValue>(m, "MeritValue")
       .def_readonly("value", &MeritValue::value)
       .def_readonly("ergotropy", &MeritValue::ergotropy)
@@ -262,10 +306,13 @@ PYBIND11_MODULE(_core, m) {
                        double epsilon, std::vector<std::string> free_parameters,
                        std::vector<std::string> free_controls,
                        std::map<std::string, std::pair<double, double>> ranges,
-                       py::object callback, std::size_t max_memory) {
+                       py::object callback, std::size_t max_memory,
+                       const std::optional<Eigen::MatrixXcd>& initial, int threads) {
     const Loss loss = make_loss(name, {lam, eta});
     OptimizeSettings st;
     st.starts = starts;
+    st.threads = threads;
+    st.initial = initial_state(initial, config.nc());
     st.seed = seed;
     st.max_iterations = max_iterations;
     st.epsilon = epsilon;
@@ -285,14 +332,18 @@ PYBIND11_MODULE(_core, m) {
         py::gil_scoped_acquire gil;
         return callback(start, it, loss).ptr() != Py_False;
       };
-    return interruptible([&](const StopHook& stop) {
-      st.should_stop = stop;
-      return optimize(config, s, loss, st, cb);
-    });
+    // Ctrl-C: the best point so far, status "interrupted" (no KeyboardInterrupt).
+    return interruptible(
+        [&](const StopHook& stop) {
+          st.should_stop = stop;
+          return optimize(config, s, loss, st, cb);
+        },
+        true);
   }, py::arg("model"), py::arg("schedule"), py::arg("name"), py::arg("lam"), py::arg("eta"),
      py::arg("starts"), py::arg("seed"), py::arg("max_iterations"), py::arg("epsilon"),
      py::arg("free_parameters"), py::arg("free_controls"), py::arg("ranges"),
-     py::arg("callback") = py::none(), py::arg("max_memory") = 0);
+     py::arg("callback") = py::none(), py::arg("max_memory") = 0,
+     py::arg("initial") = py::none(), py::arg("threads") = OptimizeSettings{}.threads);
 
   // (JSON text of `qbopt spectrum --out`, right eigenvectors as density-matrix-basis arrays,
   // steady states' density matrices).
@@ -342,9 +393,11 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("energy_mean", &NoiseEnsemble::energy_mean)
       .def_readonly("energy_std", &NoiseEnsemble::energy_std);
   m.def("noise_ensemble", [](const ModelConfig& config, const Schedule& s, double sigma,
-                             int trajectories, std::uint64_t seed, int samples) {
-    NoiseSettings ns{sigma, trajectories, seed, samples, {}};
+                             int trajectories, std::uint64_t seed, int samples,
+                             const std::optional<Eigen::MatrixXcd>& initial) {
+    NoiseSettings ns{sigma, trajectories, seed, samples, {}, nullptr};
     ns.validate();
+    ns.initial = initial_state(initial, config.nc());
     check_memory(noise_memory(config.nc(), s.collisions(), trajectories), budget(0),
                  "the available memory");
     const auto model = config.make();
@@ -352,5 +405,6 @@ PYBIND11_MODULE(_core, m) {
       ns.should_stop = stop;
       return noise_ensemble(*model, s, ns);
     });
-  });
+  }, py::arg("model"), py::arg("schedule"), py::arg("sigma"), py::arg("trajectories"),
+     py::arg("seed"), py::arg("samples"), py::arg("initial") = py::none());
 }

@@ -77,7 +77,7 @@ def test_three_lines_to_qutip():
     lambda: qbopt.simulate([(0.1, 0.1, 10)], g=float("nan")),
     lambda: qbopt.loss([(0.1, 0.1, 10)], lam=-1),
     lambda: qbopt.loss([(0.1, 0.1, 10)], eta=0),
-    lambda: qbopt.loss([(0.1, 0.1, 10)], name="nope"),
+    lambda: qbopt.loss([(0.1, 0.1, 10)], loss="nope"),
     lambda: qbopt.optimize([(0.1, 0.1, 10)], starts=0),
     lambda: qbopt.state([(0.1, 0.1, 10)], wigner_grid=(1, -1, 5)),
     lambda: qbopt.noise_ensemble([(0.1, 0.1, 10)], sigma=-1),

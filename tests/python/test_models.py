@@ -69,7 +69,7 @@ def test_bad_model_input_raises_value_error(call):
 
 
 def test_optimize_free_g_per_batch():
-    r = qbopt.optimize([(0.3, 0.1, 30), (0.4, 0.15, 30)], nc=30, name="ergotropy", lam=0,
+    r = qbopt.optimize([(0.3, 0.1, 30), (0.4, 0.15, 30)], nc=30, loss="ergotropy", lam=0,
                        free_g="batch", g_range=(0.6, 1.0), max_iterations=5, model="lossy",
                        params={"kappa_tau": 1e-3})
     assert all("g" in p and 0.6 <= p["g"] <= 1.0 for p in r["params"])

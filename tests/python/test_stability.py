@@ -76,7 +76,7 @@ def test_spectral_loss_matches_cli(cli, tmp_path):
     run(cli, "loss", "--loss", "eq11-spectral", "--lambda", "1e4", "--nc", "50", "--batch", "0.3,0.15,20",
         "--batch", "0.2,0.4,30", "--gradient", "--out", str(out))
     ref = json.loads(out.read_text())
-    py = qbopt.loss([(0.3, 0.15, 20), (0.2, 0.4, 30)], nc=50, lam=1e4, name="eq11-spectral",
+    py = qbopt.loss([(0.3, 0.15, 20), (0.2, 0.4, 30)], nc=50, lam=1e4, loss="eq11-spectral",
                     gradient=True)
     print(f"loss python {py['loss']!r} CLI {ref['loss']!r}")
     assert py["loss"] == pytest.approx(ref["loss"], abs=1e-14)
@@ -88,7 +88,7 @@ def test_spectral_loss_matches_cli(cli, tmp_path):
 
 
 def test_spectral_optimize_runs():
-    r = qbopt.optimize([(0.5, 0.2, 200)], nc=40, lam=1e4, name="eq11-spectral", max_iterations=3)
+    r = qbopt.optimize([(0.5, 0.2, 200)], nc=40, lam=1e4, loss="eq11-spectral", max_iterations=3)
     assert r["config"]["loss"] == "eq11-spectral" and np.isfinite(r["loss"]) and r["penalty"] > 0
     with pytest.raises(ValueError, match="eq11-spectra"):
-        qbopt.loss([(0.5, 0.2, 10)], nc=10, name="eq11-spectra")
+        qbopt.loss([(0.5, 0.2, 10)], nc=10, loss="eq11-spectra")
