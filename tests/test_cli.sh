@@ -178,16 +178,23 @@ EOF
     [ "$rc" -eq 0 ] || fail "state exit code $rc"
     bad "nc = 20" --nc 20 "${ok_batch[@]}" --initial "$logs/s.json" --out "$out"
     ;;
+  initial_leaky)
+    # A state that leaked 1.5e-6 out of N = 60 (more than the 1e-6 of the warning) is refused.
+    run state --nc 60 --batch 0.39,0.168,300 --out "$logs/s.json"
+    [ "$rc" -eq 1 ] || [ "$rc" -eq 0 ] || fail "state exit code $rc"
+    bad "Tr rho = 0.99999" --nc 80 "${ok_batch[@]}" --initial "$logs/s.json" --out "$out"
+    ;;
   initial_continuation)
     # 300 collisions, saved by `qbopt state`, then 300 more with --initial: the same state as
-    # one run of 600 (the same arithmetic, up to the 17 digits of the JSON round trip).
-    run state --nc 60 --batch 0.39,0.168,300 --out s.json
+    # one run of 600 (the same arithmetic, up to the 17 digits of the JSON round trip). N = 80:
+    # at N = 60 the saved state leaks 1.5e-6, and --initial refuses a trace below 1 - 1e-6.
+    run state --nc 80 --batch 0.39,0.168,300 --out s.json
     [ "$rc" -eq 0 ] || fail "state exit code $rc"
-    run simulate --nc 60 --batch 0.39,0.168,300 --initial s.json --samples 3 --out a.json
+    run simulate --nc 80 --batch 0.39,0.168,300 --initial s.json --samples 3 --out a.json
     [ "$rc" -eq 0 ] || fail "continued simulate exit code $rc"
-    run simulate --nc 60 --batch 0.39,0.168,600 --samples 3 --out b.json
+    run simulate --nc 80 --batch 0.39,0.168,600 --samples 3 --out b.json
     [ "$rc" -eq 0 ] || fail "simulate exit code $rc"
-    run loss --nc 60 --batch 0.39,0.168,300 --initial s.json --lambda 10 --eta 0.5 --gradient --out l.json
+    run loss --nc 80 --batch 0.39,0.168,300 --initial s.json --lambda 10 --eta 0.5 --gradient --out l.json
     [ "$rc" -eq 0 ] || fail "continued loss exit code $rc"
     "$python" - a.json b.json l.json <<'EOF' || fail "continuation check failed"
 import json, sys

@@ -9,7 +9,8 @@ import pytest
 import qbopt
 
 B = [(0.39, 0.168, 300)]
-NC = 60  # 600 collisions of (0.39, 0.168) leak < 1e-12 of the probability at N = 60
+S = [(0.39, 0.168, 30)]  # leaks 5e-12 at nc = 20 (300 collisions need nc = 80)
+NC = 80  # 600 collisions of (0.39, 0.168) leak 1e-9 of the probability at N = 80 (2e-14 at 300)
 
 
 def run(cli, *args):
@@ -31,7 +32,7 @@ def test_continuation_equals_one_run_from_array_qobj_and_result():
     qutip = pytest.importorskip("qutip")
     half = qbopt.state(B, nc=NC)
     one = qbopt.state([(0.39, 0.168, 600)], nc=NC)
-    assert half.leakage < 1e-12 and one.leakage < 1e-12
+    assert half.leakage < 1e-12 and one.leakage < 2e-9
     for initial in (half, half.rho, qutip.Qobj(half.rho), half.to_dict()):
         more = qbopt.state(B, nc=NC, initial=initial)
         err = float(np.abs(more.rho - one.rho).max())
@@ -93,14 +94,14 @@ def _dm(diag, off=None):
 @pytest.mark.parametrize("bad, match", [
     (np.zeros((2, 2, 2)), "shape"),
     (np.ones(3), "shape"),
-    (np.zeros((2, 3)), "square"),
+    (np.zeros((2, 3)), "shape"),
     (_dm([0.5, 0.5], off=0.3j) + np.array([[0, 0.1], [0, 0]]), "Hermitian"),
     (_dm([0.5, 0.5], off=0.3), "phase form"),     # |+><+|-like: real off-diagonal at m-n=1
     (_dm([1.0, 1.0]), "Tr rho"),
     (_dm([0.999, 0.0]), "Tr rho"),
     (_dm([1.5, -0.5]), "positive"),
     (_dm([0.5, 0.5], off=-0.8j), "positive"),   # |rho_10| > sqrt(rho_00 rho_11)
-    (np.eye(70) / 70, "nc = 60"),
+    (np.eye(90) / 90, "nc = 80"),
     (np.full((2, 2), np.nan), "finite"),
     ("no-such-file.json", "No such file"),
     ([["a", "b"], ["c", "d"]], "initial"),
@@ -123,12 +124,12 @@ def test_initial_without_rho_is_refused(cli, tmp_path):
 
 def test_each_function_returns_its_result_class():
     r = {
-        qbopt.SimulateResult: qbopt.simulate(B, nc=20, samples=4),
-        qbopt.LossResult: qbopt.loss(B, nc=20, gradient=True),
-        qbopt.OptimizeResult: qbopt.optimize(B, nc=20, max_iterations=2),
-        qbopt.StateResult: qbopt.state(B, nc=20, wigner_grid=(-2, 2, 5)),
+        qbopt.SimulateResult: qbopt.simulate(S, nc=20, samples=4),
+        qbopt.LossResult: qbopt.loss(S, nc=20, gradient=True),
+        qbopt.OptimizeResult: qbopt.optimize(S, nc=20, max_iterations=2),
+        qbopt.StateResult: qbopt.state(S, nc=20, wigner_grid=(-2, 2, 5)),
         qbopt.SpectrumResult: qbopt.spectrum((0.39, 0.168), nc=20, count=3),
-        qbopt.NoiseResult: qbopt.noise_ensemble(B, sigma=0.01, trajectories=2, nc=20, samples=3),
+        qbopt.NoiseResult: qbopt.noise_ensemble(S, sigma=0.01, trajectories=2, nc=20, samples=3),
     }
     for cls, res in r.items():
         assert type(res) is cls and isinstance(res, dict)
@@ -147,14 +148,14 @@ def test_each_function_returns_its_result_class():
 
 
 @pytest.mark.parametrize("command, extra, call", [
-    ("simulate", ["--samples", "5"], lambda: qbopt.simulate(B, nc=20, samples=5)),
-    ("loss", ["--gradient"], lambda: qbopt.loss(B, nc=20, gradient=True)),
-    ("optimize", ["--max-iterations", "2"], lambda: qbopt.optimize(B, nc=20, max_iterations=2)),
-    ("state", ["--wigner", "-2,2,5"], lambda: qbopt.state(B, nc=20, wigner_grid=(-2, 2, 5))),
+    ("simulate", ["--samples", "5"], lambda: qbopt.simulate(S, nc=20, samples=5)),
+    ("loss", ["--gradient"], lambda: qbopt.loss(S, nc=20, gradient=True)),
+    ("optimize", ["--max-iterations", "2"], lambda: qbopt.optimize(S, nc=20, max_iterations=2)),
+    ("state", ["--wigner", "-2,2,5"], lambda: qbopt.state(S, nc=20, wigner_grid=(-2, 2, 5))),
 ])
 def test_to_dict_is_the_cli_layout_and_load_gives_the_class(cli, tmp_path, command, extra, call):
     out = tmp_path / "c.json"
-    run(cli, command, "--nc", "20", "--batch", "0.39,0.168,300", *extra, "--out", str(out))
+    run(cli, command, "--nc", "20", "--batch", "0.39,0.168,30", *extra, "--out", str(out))
     ref = json.loads(out.read_text())
     py = call()
     assert keys(py.to_dict()) == keys(ref)
@@ -177,16 +178,18 @@ def test_spectrum_to_dict_and_load(cli, tmp_path):
     back = qbopt.load(out)
     assert type(back) is qbopt.SpectrumResult and back.eigenvalues.dtype == complex
     np.testing.assert_allclose(back.eigenvalues, py.eigenvalues, atol=1e-13)
-    assert back.to_dict()["eigenvalues"] == pytest.approx(ref["eigenvalues"], abs=0)
+    assert back.to_dict()["eigenvalues"] == ref["eigenvalues"]  # exactly what the file holds
 
 
 def test_load_csv_and_sweep(cli, tmp_path):
-    run(cli, "simulate", "--nc", "20", "--batch", "0.39,0.168,300", "--samples", "4", "--out",
+    run(cli, "simulate", "--nc", "20", "--batch", "0.39,0.168,30", "--samples", "4", "--out",
         str(tmp_path / "s.csv"))
     s = qbopt.load(tmp_path / "s.csv")
-    assert type(s) is qbopt.SimulateResult and list(s.trajectory.k) == [1, 7, 46, 300]
+    assert type(s) is qbopt.SimulateResult and list(s.trajectory.k) == [1, 3, 10, 30]
+    py = qbopt.simulate(S, nc=20, samples=4)
+    np.testing.assert_allclose(s.trajectory.energy, py.trajectory.energy, rtol=1e-6)  # %g
     (tmp_path / "sw.toml").write_text(
-        'command = "loss"\nnc = 20\nbatch = ["0.39,0.168,300"]\n[sweep]\nlambda = [1, 2]\n')
+        'command = "loss"\nnc = 20\nbatch = ["0.39,0.168,30"]\n[sweep]\nlambda = [1, 2]\n')
     run(cli, "sweep", str(tmp_path / "sw.toml"), "--out", str(tmp_path / "sw.jsonl"))
     lines = qbopt.load(tmp_path / "sw.jsonl")
     assert len(lines) == 2 and all(type(x["result"]) is qbopt.LossResult for x in lines)
@@ -194,15 +197,15 @@ def test_load_csv_and_sweep(cli, tmp_path):
 
 def test_to_qutip_takes_result_dict_path_and_array(tmp_path):
     pytest.importorskip("qutip")
-    st = qbopt.state(B, nc=20)
+    st = qbopt.state(S, nc=20)
     st.save(tmp_path / "s.json")
     for x in (st, st.to_dict(), tmp_path / "s.json", str(tmp_path / "s.json"), st.rho,
-              qbopt.simulate(B, nc=20)):
+              qbopt.simulate(S, nc=20)):
         assert np.abs(qbopt.to_qutip(x).full() - st.rho).max() < 1e-15
 
 
 def test_save_is_atomic_and_keeps_python_only_keys_out(tmp_path):
-    r = qbopt.simulate(B, nc=20, samples=3)
+    r = qbopt.simulate(S, nc=20, samples=3)
     r.save(tmp_path / "r.json")
     data = json.loads((tmp_path / "r.json").read_text())
     assert {"energy_all", "rho"} & set(data) == set() and "seconds" in data
@@ -226,19 +229,19 @@ def test_python_defaults_are_the_clis(cli, tmp_path):
     assert inspect.signature(qbopt.spectrum).parameters["count"].default == d["count"]
     assert inspect.signature(qbopt.noise_ensemble).parameters["trajectories"].default == \
         d["noise"]["trajectories"]
-    assert "nc: int = 150" in str(inspect.signature(qbopt.simulate))  # help() shows numbers
+    assert "nc: 'int' = 150" in str(inspect.signature(qbopt.simulate))  # help() shows numbers
 
 
 def test_loss_keyword_and_its_older_name():
-    a = qbopt.loss(B, nc=20, loss="ergotropy", lam=0)
-    b = qbopt.loss(B, nc=20, name="ergotropy", lam=0)
+    a = qbopt.loss(S, nc=20, loss="ergotropy", lam=0)
+    b = qbopt.loss(S, nc=20, name="ergotropy", lam=0)
     assert a.loss == b.loss == -a.ergotropy and a.config["loss"] == "ergotropy"
     with pytest.raises(ValueError, match="disagree"):
-        qbopt.loss(B, nc=20, loss="energy", name="ergotropy")
+        qbopt.loss(S, nc=20, loss="energy", name="ergotropy")
 
 
 def test_max_memory_takes_the_clis_text():
     with pytest.raises(ValueError, match="max_memory"):
         qbopt.loss([(0.4, 0.17, 1000)], nc=5000, gradient=True, max_memory="256M")
     with pytest.raises(ValueError, match="max_memory"):
-        qbopt.simulate(B, nc=20, max_memory="lots")
+        qbopt.simulate(S, nc=20, max_memory="lots")
