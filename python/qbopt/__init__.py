@@ -288,6 +288,14 @@ def simulate(batches, g: float | None = None, nc: int = _D["nc"], samples: int =
     return _check_leakage(out, cfg.nc)
 
 
+def _spectral(lambda1: complex) -> dict:
+    """{"eigenvalue": [re, im], "decay_rate": -ln|lambda_1|, "lifetime": 1/decay_rate or None}
+    of a NAME-spectral loss (the CLI's "spectral" block)."""
+    rate = -math.log(abs(lambda1))
+    return {"eigenvalue": [lambda1.real, lambda1.imag], "decay_rate": rate,
+            "lifetime": 1 / rate if rate > 0 else None}
+
+
 def _parameter_names(cfg) -> list:
     spec = next(m for m in models() if m["name"] == cfg.name)
     return [(p["name"], bool(p["choices"])) for p in spec["parameters"]]
@@ -336,9 +344,7 @@ def loss(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _D["l
            "loss": ev.merit.value, "ergotropy": ev.merit.ergotropy, "penalty": ev.merit.penalty,
            "energy": ev.final_energy, "leakage": ev.final_leakage}
     if lambda1 is not None:  # a NAME-spectral loss: the last batch's slow mode, as the CLI writes
-        rate = -math.log(abs(lambda1))
-        out["spectral"] = {"eigenvalue": [lambda1.real, lambda1.imag], "decay_rate": rate,
-                           "lifetime": 1 / rate if rate > 0 else None}
+        out["spectral"] = _spectral(lambda1)
     if gradient:
         rows = [np.asarray(r) for r in ev.batches]
         out["gradient"] = np.array(rows) if len({len(r) for r in rows}) == 1 else rows
@@ -415,7 +421,7 @@ def optimize(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _
     best = _core.ModelConfig(cfg.name, cfg.nc)
     for (n, _), v in zip(names, r.parameters):
         best.set(n, v)
-    return _check_leakage({
+    out = {
         "config": conf,
         "params": json.loads(_core.schedule_json(r.schedule, cfg)),
         "g": r.parameters[gi] if gi is not None else None,
@@ -434,7 +440,13 @@ def optimize(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _
                     "iterations": s.iterations, "evaluations": s.evaluations,
                     "status": s.status, "message": s.message}
                    for s in r.starts],
-    }, cfg.nc)
+    }
+    if name.endswith("-spectral") and r.status != "interrupted":
+        # The optimum's slow mode, as the CLI writes it (one more evaluation there).
+        out["spectral"] = _spectral(_core.evaluate_loss(
+            best, r.schedule, name, float(lam), float(eta), False, False, _bytes(max_memory),
+            initial=initial)[1])
+    return _check_leakage(out, cfg.nc)
 
 
 def wigner(rho, x, p=None) -> np.ndarray:

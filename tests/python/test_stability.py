@@ -87,8 +87,15 @@ def test_spectral_loss_matches_cli(cli, tmp_path):
     assert py["config"]["loss"] == "eq11-spectral"
 
 
-def test_spectral_optimize_runs():
+def test_spectral_optimize_runs(cli, tmp_path):
     r = qbopt.optimize([(0.5, 0.2, 200)], nc=40, lam=1e4, loss="eq11-spectral", max_iterations=3)
     assert r["config"]["loss"] == "eq11-spectral" and np.isfinite(r["loss"]) and r["penalty"] > 0
+    # The optimum's slow mode, as the CLI writes it.
+    run(cli, "optimize", "--loss", "eq11-spectral", "--lambda", "1e4", "--nc", "40", "--batch",
+        "0.5,0.2,200", "--max-iterations", "3", "--out", str(tmp_path / "o.json"))
+    ref = json.loads((tmp_path / "o.json").read_text())
+    assert set(r.to_dict()) == set(ref)
+    # Same optimum, same spectrum: the Arnoldi iteration's tolerance is 1e-10 relative.
+    assert r.spectral["decay_rate"] == pytest.approx(ref["spectral"]["decay_rate"], rel=1e-8)
     with pytest.raises(ValueError, match="eq11-spectra"):
         qbopt.loss([(0.5, 0.2, 10)], nc=10, loss="eq11-spectra")
