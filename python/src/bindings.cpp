@@ -76,6 +76,8 @@ std::size_t budget(std::size_t max_memory) {
 
 }  // namespace
 
+void bind_sweep(py::module_& m);  // sweep_bindings.cpp: qbopt.sweep, qbopt.landscape
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "qbopt native core (use the qbopt package, not this module)";
   m.attr("__version__") = qbopt::version;
@@ -353,4 +355,6 @@ PYBIND11_MODULE(_core, m) {
       return noise_ensemble(*model, s, ns);
     });
   });
+
+  bind_sweep(m);
 }
