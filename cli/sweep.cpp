@@ -422,6 +422,8 @@ class Dispatcher {
     return k < pending_.size() ? static_cast<long long>(pending_[k]) : -1;
   }
   std::size_t size() const { return pending_.size(); }
+  // Tasks handed out so far.
+  std::size_t handed() const { return std::min(next_.load(), pending_.size()); }
 
  private:
   std::vector<std::size_t> pending_;
@@ -644,11 +646,15 @@ int sweep_body(const SweepOptions& o, const Ranks& rk, SweepSummary& sum) {
     sum.written = sw.written.load();
     sum.seconds = secs;
     if (!o.quiet) {
-    if (stderr_is_terminal()) std::fputc('\n', stderr);
-    std::printf("sweep: %ld of %zu tasks run in %.3f s (%zu already in '%s'), %d rank(s) x %d "
-                "thread(s)%s\n",
-                sw.written.load(), sw.tasks.size(), secs, skipped, o.out.c_str(), rk.size, threads,
-                interrupted() ? ", interrupted" : "");
+      if (stderr_is_terminal()) std::fputc('\n', stderr);
+      std::printf("sweep: %ld of %zu tasks run in %.3f s (%zu already in '%s'), %d rank(s) x %d "
+                  "thread(s)%s\n",
+                  sw.written.load(), sw.tasks.size(), secs, skipped, o.out.c_str(), rk.size, threads,
+                  interrupted() ? (", interrupted (" +
+                                   std::to_string(dispatch.handed() - sw.written.load()) +
+                                   " in flight abandoned, to be rerun)")
+                                      .c_str()
+                                : "");
     }
   }
 #ifdef QBOPT_HAVE_MPI
