@@ -469,3 +469,5 @@ def save(result: dict, path) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+from .sweep import SweepResult, landscape, run_task, sweep  # noqa: E402  (sweeps, landscapes)
