@@ -39,6 +39,9 @@ loss_history.png  1920 x 960   loss (Eq. 11) vs iteration, one panel per optimiz
 lossy.png         1920 x 600   the paper's optima in a lossy cavity
 stability_map.png 1080 x 720   log10 of the lifetime -1/ln|lambda_1| of the one-step map over
                                (c, q) at the paper's g, the paper's optima marked
+landscape         1440 x 1200  landscape_figure(qbopt.landscape(...), path, opt): loss, W,
+                               penalty, log10 lifetime over (c, q), the optimizer's path
+                               (not part of make_all: it takes a landscape, not results.json)
 ================  ===========  ==========================================================
 
 Missing data never crashes: a panel without data says so, and a figure with no data at all
