@@ -196,7 +196,8 @@ void apply_table(CLI::App& sub, const toml::table& tbl, const std::string& origi
           if (!overridden) param->add_result(name + "=" + text);
         }
       }
-      model->run_callback();
+      // A table of parameters alone ([sweep.model] g = [...]) keeps the model named elsewhere.
+      if (model->count() > 0) model->run_callback();
       param->run_callback();
       continue;
     }

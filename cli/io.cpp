@@ -71,6 +71,8 @@ void install_interrupt_handler() {
 
 bool interrupted() { return g_interrupted != 0; }
 
+void request_interrupt(bool on) { g_interrupted = on ? 1 : 0; }
+
 StopHook stop_hook() {
   return [] { return interrupted(); };
 }

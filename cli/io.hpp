@@ -32,6 +32,8 @@ bool stderr_is_terminal();
 // Installs SIGINT/SIGTERM handlers that set a flag instead of killing the process.
 void install_interrupt_handler();
 bool interrupted();
+// Sets (or clears) that flag from code: the Python sweep's Ctrl-C and progress callback.
+void request_interrupt(bool on);
 // The library's stop hook on that flag (thread-safe: it only reads it).
 StopHook stop_hook();
 

@@ -1,4 +1,5 @@
-// qbopt command-line front end: parses flags, calls the library, writes outputs.
+// qbopt command-line front end: parses flags, calls the library, writes outputs (main() is in
+// entry.cpp; the commands here are also what sweep tasks and the Python sweep run).
 #include <toml++/toml.h>
 
 #include <CLI/CLI.hpp>
@@ -396,6 +397,7 @@ struct OptOpts {
   std::vector<double> g_range{OptimizeSettings{}.ranges.at("g").first,
                               OptimizeSettings{}.ranges.at("g").second};
   bool progress = false;
+  bool path = false;  // write the best start's iterates ("path")
   int threads = OptimizeSettings{}.threads;  // cores for the starts: 0 = all
   void add_to(CLI::App& app) {
     app.add_option("--starts", starts, "number of starting points (the given one, then random)");
@@ -415,6 +417,9 @@ struct OptOpts {
         ->check(CLI::NonNegativeNumber);
     app.add_flag("--progress", progress,
                  "print a line per iteration even when stderr is not a terminal");
+    app.add_flag("--path", path,
+                 "also write \"path\": the free slots' values at each iteration of the best "
+                 "start (the optimizer's path over a loss landscape)");
   }
   // "none", "global" or "batch"; throws on anything else.
   std::string free_g_mode() const {
@@ -438,6 +443,7 @@ OptimizeSettings optimize_settings(const OptOpts& oo) {
   if (mode == "batch") st.free_controls.push_back("g");
   st.ranges["g"] = {oo.g_range.at(0), oo.g_range.at(1)};
   st.should_stop = stop_hook();
+  st.record_path = oo.path;
   st.validate();
   return st;
 }
@@ -473,6 +479,7 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
   cfg["epsilon"] = oo.epsilon;
   cfg["free_g"] = mode;
   if (mode != "none") cfg["g_range"] = oo.g_range;
+  if (oo.path) cfg["path"] = true;
   json starts = json::array();
   for (const auto& s : r.starts) {
     json p = json::array();
@@ -504,6 +511,9 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
   out["evaluations"] = r.evaluations;
   out["seconds"] = r.seconds;
   out["history"] = r.history;
+  if (oo.path) {
+    out["path"] = r.path;  // [[slot values in the order of "slots"], ...], one per history entry
+  }
   out["status"] = to_string(r.status);
   out["message"] = r.message;
   out["leakage"] = r.best.final_leakage;
@@ -688,6 +698,12 @@ struct TaskCommands {
   std::string opt_config;
   CLI::App* opt;
 
+  ModelFlags spec_m;
+  SpectrumOptions spec_o;
+  std::string spec_qubit;
+  std::string spec_config;
+  CLI::App* spec;
+
   explicit TaskCommands(CLI::App& app) {
     sim = app.add_subcommand("simulate", "run a charging schedule and record E, W, P, leakage");
     sim_c.add_to(*sim, "ending in .json (full result) or .csv (the samples)");
@@ -707,6 +723,14 @@ struct TaskCommands {
     opt_l.add_to(*opt);
     opt_o.add_to(*opt);
     add_config_option(*opt, opt_config);
+
+    spec = app.add_subcommand(
+        "spectrum", "leading eigenvalues of the one-step map: lifetime and steady states");
+    spec_m.add_model_flags(*spec);
+    spec->add_option("--qubit", spec_qubit, "the charging qubit: c,q or c=..,q=..[,g=..]");
+    spec->add_option("--count", spec_o.count, "number K of eigenvalues (largest modulus)");
+    spec->add_option("--out", spec_o.out, "output file, ending in .json");
+    add_config_option(*spec, spec_config);
   }
   TaskCommands(const TaskCommands&) = delete;  // the options point into this object
 
@@ -714,8 +738,20 @@ struct TaskCommands {
     if (command == "simulate") return sim;
     if (command == "loss") return loss;
     if (command == "optimize") return opt;
+    if (command == "spectrum") return spec;
     throw std::invalid_argument("command '" + command +
-                                "' cannot be swept (known: simulate, loss, optimize)");
+                                "' cannot be swept (known: simulate, loss, optimize, spectrum)");
+  }
+  // The spectrum's model and qubit from its flags; throws std::invalid_argument.
+  void finish_spectrum() {
+    if (spec_qubit.empty()) throw std::invalid_argument("--qubit c,q is required");
+    spec_m.finish_model();
+    spec_o.model = spec_m.config;
+    // One qubit = a one-collision batch: the same parser and checks as --batch.
+    const bool keyword = spec_qubit.find('=') != std::string::npos;
+    spec_o.qubit =
+        parse_batch(spec_qubit + (keyword ? ",count=1" : ",1"), spec_m.config.spec()).qubit;
+    check_spectrum(spec_o);
   }
   // Everything the command checks before it starts computing.
   void check(const std::string& command) {
@@ -725,6 +761,8 @@ struct TaskCommands {
     } else if (command == "loss") {
       loss_c.finish();
       make_loss(loss_o.loss, loss_o.settings());
+    } else if (command == "spectrum") {
+      finish_spectrum();
     } else {
       opt_c.finish();
       make_loss(opt_l.loss, opt_l.settings());
@@ -734,6 +772,7 @@ struct TaskCommands {
   json compute(const std::string& command, const RunContext& ctx) {
     if (command == "simulate") return simulate_json(sim_c, samples, ctx);
     if (command == "loss") return loss_json(loss_c, loss_o, with_gradient, ctx);
+    if (command == "spectrum") return spectrum_document(spec_o, compute_spectrum(spec_o));
     return optimize_json(opt_c, opt_l, opt_o, ctx);
   }
 };
@@ -741,7 +780,7 @@ struct TaskCommands {
 // A task's command, after its options went onto a fresh set of subcommands.
 std::string load_task(const json& task, TaskCommands& tc) {
   if (!task.is_object() || !task.contains("command") || !task["command"].is_string())
-    throw std::invalid_argument("a task needs a \"command\" (simulate, loss or optimize)");
+    throw std::invalid_argument("a task needs a \"command\" (simulate, loss, optimize or spectrum)");
   const std::string command = task["command"];
   json options = task;
   options.erase("command");
@@ -782,7 +821,7 @@ int run_main(int argc, char** argv) {
   app.option_defaults()->always_capture_default();
 
   TaskCommands tc(app);
-  CLI::App *sim = tc.sim, *loss = tc.loss, *opt = tc.opt;
+  CLI::App *sim = tc.sim, *loss = tc.loss, *opt = tc.opt, *spec = tc.spec;
 
   Common st_c;
   std::vector<double> wigner_grid;
@@ -797,7 +836,7 @@ int run_main(int argc, char** argv) {
 
   SweepOptions sweep_o;
   auto* sweep = app.add_subcommand(
-      "sweep", "run simulate/loss/optimize over many configurations in parallel (threads, MPI)");
+      "sweep", "run simulate/loss/optimize/spectrum over many configurations in parallel (threads, MPI)");
   sweep->add_option("config", sweep_o.file, "sweep file (TOML): a configuration, command, [sweep]")
       ->required();
   sweep->add_option("--out", sweep_o.out, "results, one JSON line per task (resumed if present)");
@@ -827,17 +866,6 @@ int run_main(int argc, char** argv) {
   rep->add_option("--collisions", rep_o.collisions, "length of the long runs (collisions)");
   rep->add_flag("!--no-figures", rep_o.figures, "skip the matplotlib figures");
 
-  ModelFlags spec_m;
-  SpectrumOptions spec_o;
-  std::string spec_qubit;
-  auto* spec = app.add_subcommand(
-      "spectrum", "leading eigenvalues of the one-step map: lifetime and steady states");
-  spec_m.add_model_flags(*spec);
-  spec->add_option("--qubit", spec_qubit, "the charging qubit: c,q or c=..,q=..[,g=..]")
-      ->required();
-  spec->add_option("--count", spec_o.count, "number K of eigenvalues (largest modulus)");
-  spec->add_option("--out", spec_o.out, "output file, ending in .json");
-
   check_numeric_options(app);
 
   try {
@@ -860,6 +888,7 @@ int run_main(int argc, char** argv) {
     if (*loss && !tc.loss_config.empty()) apply_config(*loss, tc.loss_config);
     if (*opt && !tc.opt_config.empty()) apply_config(*opt, tc.opt_config);
     if (*st && !st_config.empty()) apply_config(*st, st_config);
+    if (*spec && !tc.spec_config.empty()) apply_config(*spec, tc.spec_config);
     if (*sim) return run_simulate(tc.sim_c, tc.samples);
     if (*loss) return run_loss(tc.loss_c, tc.loss_o, tc.with_gradient);
     if (*opt) return run_optimize(tc.opt_c, tc.opt_l, tc.opt_o);
@@ -872,13 +901,8 @@ int run_main(int argc, char** argv) {
     }
     if (*models) return run_models(models_json);
     if (*spec) {
-      spec_m.finish_model();
-      spec_o.model = spec_m.config;
-      // One qubit = a one-collision batch: the same parser and checks as --batch.
-      const bool keyword = spec_qubit.find('=') != std::string::npos;
-      spec_o.qubit =
-          parse_batch(spec_qubit + (keyword ? ",count=1" : ",1"), spec_m.config.spec()).qubit;
-      return run_spectrum(spec_o);
+      tc.finish_spectrum();
+      return run_spectrum(tc.spec_o);
     }
   } catch (const Interrupted&) {
     // Stopped by SIGINT/SIGTERM inside a computation that has no partial result to write.
@@ -893,5 +917,3 @@ int run_main(int argc, char** argv) {
 }
 
 }  // namespace qbopt::cli
-
-int main(int argc, char** argv) { return qbopt::cli::run_main(argc, argv); }

@@ -15,26 +15,42 @@ namespace qbopt::cli {
 
 using json = nlohmann::json;
 
-int run_spectrum(const SpectrumOptions& o) {
+void check_spectrum(const SpectrumOptions& o) {
   const int nc = o.model.nc();
-  const Qubit& qubit = o.qubit;
-  SpectrumSettings st;
-  st.count = o.count;
   const long n = static_cast<long>(nc) * (nc + 1) / 2;
   if (o.count < 1 || o.count > n - 2)
     throw std::invalid_argument("--count must be in [1, " + std::to_string(n - 2) + "], got " +
                                 std::to_string(o.count));
+}
+
+Spectrum compute_spectrum(const SpectrumOptions& o) {
+  check_spectrum(o);
+  SpectrumSettings st;
+  st.count = o.count;
+  // The adaptor: the library sees the model only through these callbacks.
+  const auto model = o.model.make();
+  const Qubit& qubit = o.qubit;
+  const LinearMap phi = [&](const State& in, State& out) { model->apply(qubit, in, out); };
+  return spectrum(phi, o.model.nc(), st);
+}
+
+json spectrum_document(const SpectrumOptions& o, const Spectrum& s) {
+  json out = spectrum_json(s);
+  out["config"] = spectrum_config(o.model, o.qubit, o.count);
+  return out;
+}
+
+int run_spectrum(const SpectrumOptions& o) {
+  check_spectrum(o);
+  const int nc = o.model.nc();
   std::unique_ptr<AtomicFile> file;
   if (!o.out.empty()) {
     if (o.out.size() < 5 || o.out.substr(o.out.size() - 5) != ".json")
       throw std::invalid_argument("--out '" + o.out + "' must end in .json");
     file = std::make_unique<AtomicFile>(o.out);  // fails now if unwritable
   }
-  // The adaptor: the library sees the model only through these callbacks.
-  const auto model = o.model.make();
-  const LinearMap phi = [&](const State& in, State& out) { model->apply(qubit, in, out); };
   const auto t0 = std::chrono::steady_clock::now();
-  const Spectrum s = spectrum(phi, nc, st);
+  const Spectrum s = compute_spectrum(o);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::printf("%4s %22s %22s %14s\n", "k", "Re lambda", "Im lambda", "|lambda|");
@@ -51,9 +67,7 @@ int run_spectrum(const SpectrumOptions& o) {
   std::printf("%ld applications of the map at N = %d in %.3f s%s\n", s.matvecs, nc, secs,
               s.converged ? "" : " (NOT converged)");
   if (file) {
-    json out = spectrum_json(s);
-    out["config"] = spectrum_config(o.model, qubit, o.count);
-    file->stream() << out.dump(1) << '\n';
+    file->stream() << spectrum_document(o, s).dump(1) << '\n';
     file->commit();
   }
   return s.converged ? 0 : 1;

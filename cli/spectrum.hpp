@@ -16,8 +16,14 @@ struct SpectrumOptions {
   std::string out;  // .json, optional
 };
 
-// Validates (std::invalid_argument naming the flag), computes the spectrum of the model's step
-// with the fixed qubit, prints a summary and writes the JSON. Returns the exit code.
+// Throws std::invalid_argument naming the flag when an option is out of range.
+void check_spectrum(const SpectrumOptions& options);
+// The spectrum of the model's step with the fixed qubit.
+Spectrum compute_spectrum(const SpectrumOptions& options);
+// The JSON document `qbopt spectrum --out` writes (and a sweep's spectrum task returns).
+nlohmann::json spectrum_document(const SpectrumOptions& options, const Spectrum& s);
+
+// Validates, computes, prints a summary and writes the JSON. Returns the exit code.
 int run_spectrum(const SpectrumOptions& options);
 
 }  // namespace qbopt::cli

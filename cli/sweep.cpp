@@ -68,8 +68,35 @@ void set_option(json& task, const std::string& key, const json& value) {
   }
 }
 
-// Moves batch `index` (0-based) of the task to control values (c, q).
+// A "c,q,..." or "c=..,q=..,..." text (a --batch or --qubit) with its c and q replaced.
+std::string with_point(const std::string& text, double c, double q) {
+  std::vector<std::string> parts;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) parts.push_back(item);
+  const bool keyed = text.find('=') != std::string::npos;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    std::string f = parts[i];
+    f.erase(0, f.find_first_not_of(" \t"));
+    if (keyed ? f.rfind("c=", 0) == 0 || f.rfind("c =", 0) == 0 : i == 0)
+      parts[i] = keyed ? "c=" + number_text(c) : number_text(c);
+    else if (keyed ? f.rfind("q=", 0) == 0 || f.rfind("q =", 0) == 0 : i == 1)
+      parts[i] = keyed ? "q=" + number_text(q) : number_text(q);
+  }
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "," : "") + parts[i];
+  return out;
+}
+
+// Moves batch `index` (0-based) of the task to control values (c, q); a spectrum task's
+// qubit instead (it has no batches).
 void set_batch_point(json& task, std::size_t index, double c, double q, const std::string& where) {
+  if (task.value("command", "") == "spectrum") {
+    json& qubit = task["qubit"];
+    if (!qubit.is_string())
+      throw std::invalid_argument(where + ": a spectrum sweep needs qubit = \"c,q\" to move");
+    qubit = with_point(qubit.get<std::string>(), c, q);
+    return;
+  }
   json& batches = task["batch"];
   if (batches.is_string() || batches.is_object()) batches = json::array({batches});
   if (!batches.is_array() || index >= batches.size())
@@ -84,22 +111,7 @@ void set_batch_point(json& task, std::size_t index, double c, double q, const st
     return;
   }
   if (!b.is_string()) throw std::invalid_argument(where + ": batch entries must be strings or tables");
-  // "c,q,count[,fixed]" or "c=..,q=..,count=..[,...]": replace the c and q fields.
-  std::vector<std::string> parts;
-  std::stringstream ss(b.get<std::string>());
-  for (std::string item; std::getline(ss, item, ',');) parts.push_back(item);
-  const bool keyed = b.get<std::string>().find('=') != std::string::npos;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    std::string f = parts[i];
-    f.erase(0, f.find_first_not_of(" \t"));
-    if (keyed ? f.rfind("c=", 0) == 0 || f.rfind("c =", 0) == 0 : i == 0)
-      parts[i] = keyed ? "c=" + number_text(c) : number_text(c);
-    else if (keyed ? f.rfind("q=", 0) == 0 || f.rfind("q =", 0) == 0 : i == 1)
-      parts[i] = keyed ? "q=" + number_text(q) : number_text(q);
-  }
-  std::string text;
-  for (std::size_t i = 0; i < parts.size(); ++i) text += (i ? "," : "") + parts[i];
-  b = text;
+  b = with_point(b.get<std::string>(), c, q);
 }
 
 // The values of one grid axis {from, to, points}.
@@ -131,22 +143,14 @@ std::pair<std::uint32_t, std::uint32_t> position(const toml::node& n) {
   return {n.source().begin.line, n.source().begin.column};
 }
 
-}  // namespace
-
-std::vector<json> expand_sweep(const std::string& path) {
-  const std::string file = "sweep '" + path + "'";
-  toml::table tbl;
-  try {
-    tbl = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream s;
-    s << file << " is not valid TOML: " << e.description() << " (line " << e.source().begin.line
-      << ")";
-    throw std::invalid_argument(s.str());
-  }
+// The tasks of a sweep table; `file` names it in messages. Its [sweep] axes vary in the order
+// of `order` when given (keys as "lambda", "model.kappa_tau"), else in the file's order.
+std::vector<json> expand(const toml::table& tbl, const std::string& file,
+                         const std::vector<std::string>& order) {
   const toml::node* command = tbl.get("command");
   if (!command || !command->is_string())
-    throw std::invalid_argument(file + " needs command = \"simulate\", \"loss\" or \"optimize\"");
+    throw std::invalid_argument(file + " needs command = \"simulate\", \"loss\", \"optimize\" or "
+                                "\"spectrum\"");
   json base;
   try {
     base = to_json(tbl);
@@ -217,9 +221,17 @@ std::vector<json> expand_sweep(const std::string& path) {
       for (double q : qs) points.push_back({{"batch", batch}, {"c", c}, {"q", q}});
     product(points, [](json& o, const json& v) { o["grid"] = v; });
   }
-  std::stable_sort(axes.begin(), axes.end(), [](const auto& a, const auto& b) {
-    return position(*a.second) < position(*b.second);
-  });
+  if (order.empty()) {
+    std::stable_sort(axes.begin(), axes.end(), [](const auto& a, const auto& b) {
+      return position(*a.second) < position(*b.second);
+    });
+  } else {
+    auto rank = [&](const std::string& key) {
+      return std::find(order.begin(), order.end(), key) - order.begin();
+    };
+    std::stable_sort(axes.begin(), axes.end(),
+                     [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
+  }
   for (const auto& [key, node] : axes) {
     const toml::array* a = node->as_array();
     if (!a) throw std::invalid_argument(file + ": sweep key '" + key + "' must be a list of values");
@@ -268,6 +280,44 @@ std::vector<json> expand_sweep(const std::string& path) {
     out.push_back(std::move(task));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<json> expand_sweep(const std::string& path) {
+  const std::string file = "sweep '" + path + "'";
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream s;
+    s << file << " is not valid TOML: " << e.description() << " (line " << e.source().begin.line
+      << ")";
+    throw std::invalid_argument(s.str());
+  }
+  return expand(tbl, file, {});
+}
+
+std::vector<json> expand_sweep_json(const std::string& text, const std::string& origin) {
+  // ordered_json keeps the keys in the order written: the order of the axes.
+  const auto ordered = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (ordered.is_discarded() || !ordered.is_object())
+    throw std::invalid_argument(origin + " must be an object (a table)");
+  std::vector<std::string> order;
+  if (ordered.contains("sweep") && ordered["sweep"].is_object())
+    for (const auto& [k, v] : ordered["sweep"].items()) {
+      if (k == "model" && v.is_object())
+        for (const auto& [mk, mv] : v.items()) order.push_back("model." + mk);
+      else
+        order.push_back(k);
+    }
+  toml::table tbl;
+  try {
+    tbl = to_toml(json::parse(text));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(origin + ": " + e.what());
+  }
+  return expand(tbl, origin, order);
 }
 
 std::string task_hash(const json& task) {
@@ -372,6 +422,8 @@ class Dispatcher {
     return k < pending_.size() ? static_cast<long long>(pending_[k]) : -1;
   }
   std::size_t size() const { return pending_.size(); }
+  // Tasks handed out so far.
+  std::size_t handed() const { return std::min(next_.load(), pending_.size()); }
 
  private:
   std::vector<std::size_t> pending_;
@@ -429,9 +481,10 @@ void run_workers(int threads, Sweep& sw, Take take) {
   if (error) std::rethrow_exception(error);
 }
 
-// The progress line on a terminal.
-void report_progress(const Sweep& sw, std::size_t total) {
-  if (!stderr_is_terminal()) return;
+// The progress line on a terminal, or the caller's progress callback.
+void report_progress(const SweepOptions& o, const Sweep& sw, std::size_t total) {
+  if (o.progress) o.progress(sw.written.load(), static_cast<long>(total));
+  if (o.quiet || !stderr_is_terminal()) return;
   std::fprintf(stderr, "\rsweep: %ld / %zu tasks", sw.written.load(), total);
 }
 
@@ -503,14 +556,15 @@ long long ask_rank0(int slot, int kind, const std::string& line) {
 #endif
 
 // Everything but MPI's start and end: validation, resume, the workers.
-int sweep_body(const SweepOptions& o, const Ranks& rk) {
+int sweep_body(const SweepOptions& o, const Ranks& rk, SweepSummary& sum) {
   Sweep sw;
   // 1. Every rank expands and validates the file (it is cheap and deterministic), so that a
   //    bad file stops all of them before any work; rank 0 alone reports it.
   int status = 0;
   std::string message;
   try {
-    sw.tasks = expand_sweep(o.file);
+    sw.tasks = o.config_json ? expand_sweep_json(*o.config_json, "sweep config")
+                             : expand_sweep(o.file);
     if (o.threads < 0) throw std::invalid_argument("--threads must be >= 0");
   } catch (const std::invalid_argument& e) {
     status = kBadInput;
@@ -540,13 +594,17 @@ int sweep_body(const SweepOptions& o, const Ranks& rk) {
   if (rk.size > 1) MPI_Allreduce(MPI_IN_PLACE, &status, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
 #endif
   if (status != 0) {
-    if (!message.empty() && rk.rank == 0) std::fprintf(stderr, "qbopt: error: %s\n", message.c_str());
+    sum.error = message;
+    if (!message.empty() && rk.rank == 0 && !o.quiet)
+      std::fprintf(stderr, "qbopt: error: %s\n", message.c_str());
     return status;
   }
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < sw.tasks.size(); ++i)
     if (!done[i]) pending.push_back(i);
   const std::size_t skipped = sw.tasks.size() - pending.size();
+  sum.tasks = sw.tasks.size();
+  sum.skipped = skipped;
 
   // 3. Cores: `threads` tasks at a time on each rank (the cores shared among the ranks on
   //    this machine by default); a task gets the cores left over, usually one.
@@ -572,7 +630,7 @@ int sweep_body(const SweepOptions& o, const Ranks& rk) {
             file->append(line);
             ++sw.written;
           }
-          report_progress(sw, pending.size());
+          report_progress(o, sw, pending.size());
           return dispatch.next();
         });
       } catch (...) {
@@ -584,12 +642,20 @@ int sweep_body(const SweepOptions& o, const Ranks& rk) {
 #endif
     local.join();
     if (error) std::rethrow_exception(error);
-    if (stderr_is_terminal()) std::fputc('\n', stderr);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("sweep: %ld of %zu tasks run in %.3f s (%zu already in '%s'), %d rank(s) x %d "
-                "thread(s)%s\n",
-                sw.written.load(), sw.tasks.size(), secs, skipped, o.out.c_str(), rk.size, threads,
-                interrupted() ? ", interrupted" : "");
+    sum.written = sw.written.load();
+    sum.seconds = secs;
+    if (!o.quiet) {
+      if (stderr_is_terminal()) std::fputc('\n', stderr);
+      std::printf("sweep: %ld of %zu tasks run in %.3f s (%zu already in '%s'), %d rank(s) x %d "
+                  "thread(s)%s\n",
+                  sw.written.load(), sw.tasks.size(), secs, skipped, o.out.c_str(), rk.size, threads,
+                  interrupted() ? (", interrupted (" +
+                                   std::to_string(dispatch.handed() - sw.written.load()) +
+                                   " in flight abandoned, to be rerun)")
+                                      .c_str()
+                                : "");
+    }
   }
 #ifdef QBOPT_HAVE_MPI
   else {
@@ -602,16 +668,22 @@ int sweep_body(const SweepOptions& o, const Ranks& rk) {
     });
   }
 #endif
-  if (sw.failures > 0 && rk.rank == 0)
-    std::fprintf(stderr, "qbopt: error: %d task(s) failed (their lines have \"error\")\n",
+  sum.failures = sw.failures.load();
+  if (sw.failures > 0 && rk.rank == 0) {
+    sum.error = std::to_string(sw.failures.load()) + " task(s) failed (their lines have \"error\")";
+    if (!o.quiet)
+      std::fprintf(stderr, "qbopt: error: %d task(s) failed (their lines have \"error\")\n",
                  sw.failures.load());
+  }
   if (interrupted()) return kInterrupted;
   return sw.failures > 0 ? 1 : 0;
 }
 
 }  // namespace
 
-int run_sweep(const SweepOptions& o) {
+int run_sweep(const SweepOptions& o, SweepSummary* summary) {
+  SweepSummary local_summary;
+  SweepSummary& sum = summary ? *summary : local_summary;
   Ranks rk;
   const bool mpi = launched_by_mpi();
 #ifdef QBOPT_HAVE_MPI
@@ -634,14 +706,16 @@ int run_sweep(const SweepOptions& o) {
       if (!r || std::string(r) == "0")
         std::fprintf(stderr, "qbopt: error: this qbopt was built without MPI (QBOPT_MPI=OFF): "
                              "run one process with --threads instead of mpirun\n");
-      return kBadInput;
+      sum.error = "this qbopt was built without MPI";
+      return sum.code = kBadInput;
     }
 #endif
   int rc = 1;
   try {
-    rc = sweep_body(o, rk);
+    rc = sweep_body(o, rk, sum);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "qbopt: error: %s\n", e.what());
+    sum.error = e.what();
+    if (!o.quiet) std::fprintf(stderr, "qbopt: error: %s\n", e.what());
 #ifdef QBOPT_HAVE_MPI
     if (mpi && rk.size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
 #endif
@@ -650,7 +724,7 @@ int run_sweep(const SweepOptions& o) {
 #ifdef QBOPT_HAVE_MPI
   if (mpi) MPI_Finalize();
 #endif
-  return rc;
+  return sum.code = rc;
 }
 
 }  // namespace qbopt::cli

@@ -133,7 +133,7 @@ class Objective {
     if (evaluations == 0) {
       anchor_ = last_x_ = x;
       last_f_ = f;
-      history.push_back(f);
+      record(f, x);
       return;
     }
     const Eigen::VectorXd d1 = last_x_ - anchor_, d2 = x - anchor_;
@@ -146,7 +146,7 @@ class Objective {
     last_f_ = f;
   }
   void end_iteration() {
-    history.push_back(last_f_);
+    record(last_f_, last_x_);
     anchor_ = last_x_;
     if (cb_ && !cb_(start_, static_cast<int>(history.size()) - 1, last_f_)) {
       if (stop_) stop_->store(true);
@@ -156,7 +156,7 @@ class Objective {
   // The last iteration ends with the run (reported, but it can no longer be stopped).
   void finish() {
     if (evaluations == 0 || (history.size() >= 2 && history.back() == last_f_)) return;
-    history.push_back(last_f_);
+    record(last_f_, last_x_);
     if (cb_) cb_(start_, static_cast<int>(history.size()) - 1, last_f_);
   }
 
@@ -165,8 +165,19 @@ class Objective {
   Eigen::VectorXd best_x;
   LossEvaluation best_eval;  // at best_x (so the result needs no re-evaluation)
   std::vector<double> history;
+  std::vector<std::vector<double>> path;  // with record_path: the point of each history entry
+  bool record_path = false;
 
  private:
+  // One entry of the history (and of the path: x clamped to the bounds, as decode() uses it).
+  void record(double f, const Eigen::VectorXd& x) {
+    history.push_back(f);
+    if (!record_path) return;
+    std::vector<double> p(static_cast<std::size_t>(x.size()));
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      p[i] = std::clamp(x[static_cast<Eigen::Index>(i)], slots_[i].lower, slots_[i].upper);
+    path.push_back(std::move(p));
+  }
   const ModelConfig& model_;
   const Schedule& base_;
   const std::vector<Slot>& slots_;
@@ -282,6 +293,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const L
     struct Done {
       StartResult result;
       std::vector<double> history;
+      std::vector<std::vector<double>> path;
       Eigen::VectorXd best_x;
       LossEvaluation best_eval;
     };
@@ -296,6 +308,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const L
         LossEvaluator own(gopt);
         Eigen::VectorXd x = initial[s];
         Objective obj(model, start, slots, loss, threads > 1 ? own : ev, callback, s, &stop);
+        obj.record_path = settings.record_path;
         LBFGSpp::LBFGSBSolver<double> solver(param);
         StartResult sr;
         sr.initial.assign(x.data(), x.data() + dim);
@@ -339,7 +352,8 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const L
         sr.evaluations = obj.evaluations;
         sr.loss = obj.best_f;
         obj.decode(obj.best_x.size() ? obj.best_x : x0, sr.schedule, sr.parameters);
-        done[s] = Done{std::move(sr), obj.history, obj.best_x, std::move(obj.best_eval)};
+        done[s] = Done{std::move(sr), obj.history, std::move(obj.path), obj.best_x,
+                       std::move(obj.best_eval)};
       } catch (...) {
         errors[s] = std::current_exception();
         stop.store(true);
@@ -372,6 +386,7 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const L
         best_eval = std::move(d->best_eval);
         have_eval = true;
         res.history = d->history;
+        res.path = d->path;
         res.status = sr.status;
         res.message = sr.message;
       }

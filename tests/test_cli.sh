@@ -504,6 +504,27 @@ assert lines[0]["config"]["qbopt_version"], lines[0]["config"]
 print("grid ok")
 EOF2
     ;;
+  sweep_spectrum)
+    # A spectrum sweep over a (c, q) grid of the qubit and g: each line's result is exactly
+    # the JSON `qbopt spectrum --out` writes for that qubit (same code), in task order.
+    printf 'command = "spectrum"\nnc = 16\ncount = 4\nqubit = "0.3,0.2"\n[sweep.grid]\nc = {from = 0.2, to = 0.6, points = 2}\nq = {from = 0.1, to = 0.3, points = 2}\n[sweep]\n"model.g" = [1.0, 1.5]\n' >s.toml
+    run sweep s.toml --out s.jsonl --threads 2
+    [ "$rc" -eq 0 ] || fail "exit code $rc"
+    run spectrum --nc 16 --count 4 --qubit 0.6,0.1 --g 1.5 --out one.json
+    [ "$rc" -eq 0 ] || fail "spectrum: exit code $rc"
+    "$python" - s.jsonl one.json <<'EOF2' || fail "spectrum sweep check failed"
+import json, sys
+lines = sorted((json.loads(l) for l in open(sys.argv[1])), key=lambda d: d["task"])
+assert [d["task"] for d in lines] == list(range(8)), [d["task"] for d in lines]
+got = [(d["result"]["config"]["qubit"]["c"], d["result"]["config"]["qubit"]["q"],
+        d["result"]["config"]["g"]) for d in lines]
+assert got == [(c, q, g) for c in (0.2, 0.6) for q in (0.1, 0.3) for g in (1.0, 1.5)], got
+one = json.load(open(sys.argv[2]))
+assert lines[5]["result"] == one, "task 5 differs from qbopt spectrum --out"
+assert all(d["result"]["lifetime"] > 0 for d in lines), [d["result"]["lifetime"] for d in lines]
+print("spectrum sweep ok: lifetimes", [round(d["result"]["lifetime"], 3) for d in lines])
+EOF2
+    ;;
   sweep_resume)
     # Killed midway (SIGKILL, plus a torn last line), then rerun: every task exactly once.
     cp "$examples/sweep-small.toml" s.toml

@@ -39,6 +39,8 @@ struct OptimizeSettings {
   std::size_t memory_budget = GradientOptions{}.memory_budget;
   // The state every evaluation starts from (GradientOptions::initial); null: |0><0|.
   std::shared_ptr<const State> initial;
+  // Record the iterate of every iteration (OptimizeResult::path): off by default.
+  bool record_path = false;
 
   void validate() const;  // throws std::invalid_argument naming the field
 };
@@ -64,6 +66,9 @@ struct OptimizeResult {
   int iterations = 0, evaluations = 0;  // summed over starts
   double seconds = 0;
   std::vector<double> history;  // loss at the end of each iteration of the best start
+  // With settings.record_path: the point (free slot values, in the order of `slots`) at which
+  // each entry of `history` was evaluated, for drawing the optimizer's path on a landscape.
+  std::vector<std::vector<double>> path;
   // The run's own: interrupted when any start was, else the best start's.
   OptimizeStatus status = OptimizeStatus::converged;
   std::string message;

@@ -362,8 +362,8 @@ def optimize(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _
              epsilon: float = _D["epsilon"], free_g=False,
              g_range: Sequence[float] = _D["g_range"], model: str = _D["model"],
              params: dict | None = None, callback=None, max_memory: int | str | None = None,
-             initial=None, threads: int = _D["threads"], *, name: str | None = None
-             ) -> OptimizeResult:
+             initial=None, threads: int = _D["threads"], path: bool = False, *,
+             name: str | None = None) -> OptimizeResult:
     """Minimizes the loss over the free (c, q) of the batches with L-BFGS-B (``qbopt
     optimize``).
 
@@ -381,6 +381,8 @@ def optimize(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _
     callback: callback(start, iteration, loss) after each iteration; returning False stops the
         run (status "interrupted").
     threads: cores on which the starts run (0 = all; 1 = one core).
+    path: also return ``path``, the free slots' values (in the order of ``slots``) at each
+        ``history`` entry of the best start, for drawing on a ``landscape``.
 
     Ctrl-C stops the run within ~0.1 s and returns the best point so far with status
     "interrupted" (as the CLI writes its --out and exits 130); no KeyboardInterrupt is raised.
@@ -409,13 +411,15 @@ def optimize(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _
                        ["g"] if mode == "global" else [], ["g"] if mode == "batch" else [],
                        {"g": (float(g_range[0]), float(g_range[1]))}, callback,
                        _bytes(max_memory), initial=initial,
-                       threads=_integer(threads, "threads"))
+                       threads=_integer(threads, "threads"), path=bool(path))
     conf = _config("optimize", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name,
                                              "starts": starts, "seed": seed,
                                              "max_iterations": max_iterations,
                                              "epsilon": epsilon, "free_g": mode})
     if mode != "none":
         conf["g_range"] = list(g_range)
+    if path:
+        conf["path"] = True
     names = _parameter_names(cfg)
     gi = [n for n, _ in names].index("g") if "g" in [n for n, _ in names] else None
     best = _core.ModelConfig(cfg.name, cfg.nc)
@@ -432,6 +436,7 @@ def optimize(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _
         "iterations": r.iterations, "evaluations": r.evaluations, "seconds": r.seconds,
         "history": np.asarray(r.history), "status": r.status, "message": r.message,
         "slots": list(r.slots),
+        **({"path": np.asarray(r.path)} if path else {}),
         "starts": [{"loss": s.loss,
                     "params": [[b.control(i) for i in range(4) if b.carries(i)]
                                for b in s.schedule.batches],
@@ -623,3 +628,6 @@ def save(result, path) -> None:
         result.save(path)
     else:
         write_json(result, path)
+
+
+from .sweep import SweepResult, landscape, run_task, sweep  # noqa: E402  (sweeps, landscapes)

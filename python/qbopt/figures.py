@@ -39,6 +39,9 @@ loss_history.png  1920 x 960   loss (Eq. 11) vs iteration, one panel per optimiz
 lossy.png         1920 x 600   the paper's optima in a lossy cavity
 stability_map.png 1080 x 720   log10 of the lifetime -1/ln|lambda_1| of the one-step map over
                                (c, q) at the paper's g, the paper's optima marked
+landscape         1440 x 1200  landscape_figure(qbopt.landscape(...), path, opt): loss, W,
+                               penalty, log10 lifetime over (c, q), the optimizer's path
+                               (not part of make_all: it takes a landscape, not results.json)
 ================  ===========  ==========================================================
 
 Missing data never crashes: a panel without data says so, and a figure with no data at all
@@ -63,7 +66,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
-__all__ = ["fig4", "fig5", "fig6", "fig7", "loss_history", "lossy", "stability_map", "make_all",
+__all__ = ["fig4", "fig5", "fig6", "fig7", "loss_history", "lossy", "stability_map", "landscape_figure",
+           "make_all",
            "main", "FigureError", "DPI", "SIZES"]
 
 #: Resolution of every PNG.
@@ -77,6 +81,7 @@ SIZES = {
     "loss_history": (16.0, 8.0),   # 1920 x 960
     "lossy": (16.0, 5.0),          # 1920 x 600
     "stability_map": (9.0, 6.0),   # 1080 x 720
+    "landscape": (12.0, 10.0),     # 1440 x 1200
 }
 
 # The paper's colours: Fig. 4 red / cyan / magenta / black for lambda = 1 / 10 / 100 / 1000,
@@ -637,6 +642,65 @@ def stability_map(results: dict, path: str) -> Optional[str]:
     ax.set_title(f"Lifetime of the one-step map, N = {S.get('nc')}, {_g_text(S.get('g'))}")
     if S.get("optima"):
         ax.legend(fontsize=7, loc="upper left", framealpha=0.85)
+    return _save(fig, path)
+
+
+def _path_xy(land: dict, opt: Optional[dict]):
+    """The optimizer's path over the landscape's batch: (c values, q values), or None."""
+    if not opt or not opt.get("path"):
+        return None
+    b = int(land.get("config", {}).get("batch", 0)) + 1
+    slots = list(opt.get("slots", []))
+    try:
+        ic, iq = slots.index(f"batch {b} c"), slots.index(f"batch {b} q")
+    except ValueError:
+        return None
+    pts = np.asarray(opt["path"], dtype=float)
+    return pts[:, ic], pts[:, iq]
+
+
+def landscape_figure(land: dict, path: str, opt: Optional[dict] = None) -> str:
+    """Heatmaps of ``qbopt.landscape(...)``: (a) the loss, (b) the ergotropy W, (c) the penalty
+    and (d) log10 of the lifetime -1/ln|lambda_1| (when computed), each over (c, q) of the moved
+    batch. ``opt``: an optimize result with its "path" (``run_task({"command": "optimize",
+    ..., "path": True})`` or ``qbopt optimize --path --out``), drawn on every panel from its
+    start (circle) to its end (star) when its free slots include that batch's c and q."""
+    c = np.asarray(land["c"], dtype=float).ravel()
+    q = np.asarray(land["q"], dtype=float).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        life = np.asarray(land["lifetime"], dtype=float) if "lifetime" in land else None
+        life = None if life is None else np.where(life > 0, np.log10(life), np.nan)
+    panels = [("(a) loss", land["loss"], "viridis"),
+              ("(b) ergotropy $W_n$ (" + _HBAR_OMEGA + ")", land["ergotropy"], "magma"),
+              ("(c) penalty", land["penalty"], "cividis"),
+              (r"(d) $\log_{10}$ lifetime $-1/\ln|\lambda_1|$", life, "viridis")]
+    xy = _path_xy(land, opt)
+    fig = _new_figure("landscape")
+    axes = fig.subplots(2, 2).ravel()
+    for ax, (title, z, cmap) in zip(axes, panels):
+        if z is None:
+            _no_data(ax, "lifetime not computed (landscape(..., lifetime=True))")
+            continue
+        z = np.ma.masked_invalid(np.asarray(z, dtype=float))
+        ax.set_facecolor("0.8")  # cells without a value
+        mesh = ax.pcolormesh(c, q, z, shading="nearest", cmap=cmap)
+        fig.colorbar(mesh, ax=ax)
+        if xy is not None:
+            ax.plot(xy[0], xy[1], "-o", color="white", markersize=3, linewidth=1.2,
+                    markeredgecolor="black", markeredgewidth=0.5, label="optimizer path")
+            ax.plot(xy[0][:1], xy[1][:1], "o", color="#d62728", markersize=8, label="start")
+            ax.plot(xy[0][-1:], xy[1][-1:], "*", color="#d62728", markersize=13,
+                    markeredgecolor="white", label="end")
+        ax.set_xlim(float(c.min()), float(c.max()))
+        ax.set_ylim(float(q.min()), float(q.max()))
+        ax.set_xlabel("c (coherence)")
+        ax.set_ylabel("q (ground-state population)")
+        ax.set_title(title)
+    if xy is not None:
+        axes[0].legend(fontsize=8, loc="upper right", framealpha=0.85)
+    cfg = land.get("config", {})
+    fig.suptitle(f"Loss landscape of batch {int(cfg.get('batch', 0)) + 1}, "
+                 f"N = {cfg.get('nc')}, lambda = {cfg.get('lambda')}, loss {cfg.get('loss')}")
     return _save(fig, path)
 
 

@@ -89,6 +89,8 @@ std::shared_ptr<const State> initial_state(const std::optional<Eigen::MatrixXcd>
 
 }  // namespace
 
+void bind_sweep(py::module_& m);  // sweep_bindings.cpp: qbopt.sweep, qbopt.landscape
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "qbopt native core (use the qbopt package, not this module)";
   m.attr("__version__") = qbopt::version;
@@ -297,6 +299,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("evaluations", &OptimizeResult::evaluations)
       .def_readonly("seconds", &OptimizeResult::seconds)
       .def_readonly("history", &OptimizeResult::history)
+      .def_readonly("path", &OptimizeResult::path)
       .def_property_readonly("status", [](const OptimizeResult& r) { return to_string(r.status); })
       .def_readonly("message", &OptimizeResult::message)
       .def_readonly("slots", &OptimizeResult::slots)
@@ -307,9 +310,10 @@ PYBIND11_MODULE(_core, m) {
                        std::vector<std::string> free_controls,
                        std::map<std::string, std::pair<double, double>> ranges,
                        py::object callback, std::size_t max_memory,
-                       const std::optional<Eigen::MatrixXcd>& initial, int threads) {
+                       const std::optional<Eigen::MatrixXcd>& initial, int threads, bool path) {
     const Loss loss = make_loss(name, {lam, eta});
     OptimizeSettings st;
+    st.record_path = path;
     st.starts = starts;
     st.threads = threads;
     st.initial = initial_state(initial, config.nc());
@@ -343,7 +347,8 @@ PYBIND11_MODULE(_core, m) {
      py::arg("starts"), py::arg("seed"), py::arg("max_iterations"), py::arg("epsilon"),
      py::arg("free_parameters"), py::arg("free_controls"), py::arg("ranges"),
      py::arg("callback") = py::none(), py::arg("max_memory") = 0,
-     py::arg("initial") = py::none(), py::arg("threads") = OptimizeSettings{}.threads);
+     py::arg("initial") = py::none(), py::arg("threads") = OptimizeSettings{}.threads,
+     py::arg("path") = OptimizeSettings{}.record_path);
 
   // (JSON text of `qbopt spectrum --out`, right eigenvectors as density-matrix-basis arrays,
   // steady states' density matrices).
@@ -407,4 +412,6 @@ PYBIND11_MODULE(_core, m) {
     });
   }, py::arg("model"), py::arg("schedule"), py::arg("sigma"), py::arg("trajectories"),
      py::arg("seed"), py::arg("samples"), py::arg("initial") = py::none());
+
+  bind_sweep(m);
 }
