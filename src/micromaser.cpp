@@ -8,6 +8,10 @@
 
 #include "detail/flush_denormals.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace qbopt {
 
 namespace {
@@ -74,6 +78,63 @@ inline void forward_column_pair(const double* __restrict C, const double* __rest
     out_n1[i] = ci * (v[0] * c0 + v[1] * b0) + ci1 * (v[2] * c0 + v[3] * d[i]) +
                 si * (v[4] * bm + v[5] * cmn) + si1 * (v[6] * d[i + 1] + v[7] * cp);
   }
+}
+
+// Columns [n0, n1) of the forward map (n0 even), rows n .. T of column n: pairs (n, n+1)
+// sharing their loads, the diagonal element of each pair's first column on its own, and a
+// last unpaired column n = T (only its diagonal element) when T is even.
+//
+// Arithmetic per element of the lower triangle: 12 multiply/FMA (8 weight products, 4 by the
+// row vectors C_m, C_m+1, S_m, S_m+1); 7 loads (14 per pair of columns) and 1 store. With two
+// FMA pipes and two vector loads per cycle (AMD Zen 2-5, Intel since Skylake-X), W doubles
+// per vector, the bound is 12 / (2 W) cycles per element: 0.75 with AVX-512 (W = 8), 1.5 with
+// AVX2 (W = 4); the loads alone need 7 / (2 W), less. bench/bench_collision.cpp reports both.
+void forward_columns(const double* C, const double* S, double q, double kappa, const double* X,
+                     int ld, int T, int n0, int n1, double* Y) {
+  int n = n0;
+  for (; n + 1 < n1; n += 2) {
+    const Weights w = forward_weights(C, S, n, q, kappa);
+    const Weights v = forward_weights(C, S, n + 1, q, kappa);
+    forward_column<false>(C, S, w, X, ld, n, 1, Y + n + n * ld);  // diagonal element (n, n)
+    forward_column_pair(C, S, w, v, X, ld, n, T - n, Y + (n + 1) + n * ld,
+                        Y + (n + 1) + (n + 1) * ld);
+  }
+  if (n < n1)  // n == T
+    forward_column<false>(C, S, forward_weights(C, S, n, q, kappa), X, ld, n, 1, Y + n + n * ld);
+}
+
+// First column of part t of nt of the columns 0..T, cut so that the parts hold equal numbers
+// of lower-triangle elements (column n holds T+1-n) and start on even columns (whole pairs).
+int column_split(int T, int t, int nt) {
+  if (t <= 0) return 0;
+  if (t >= nt) return T + 1;
+  const double total = 0.5 * (T + 1.0) * (T + 2.0);
+  const double target = total * t / nt;
+  double done = 0;
+  int n = 0;
+  while (n <= T && done + (T + 1 - n) <= target) done += T + 1 - n++;
+  return std::min(T + 1, n + (n & 1));
+}
+
+// Threads for one collision on levels 0..T: several only for a large triangle, outside any
+// parallel region (multi-start optimization, the gradient pipeline and sweep tasks run their
+// own threads; a sweep worker's omp_get_max_threads() is its share of the cores, which keeps
+// MPI ranks from oversubscribing), and with at least kMinElementsPerThread each.
+//
+// kMinElementsPerThread from BM_CollisionThreads (bench/bench_collision.cpp), 2 threads on
+// 2 cores of an EPYC Zen 5 (AVX-512): see the comment at that benchmark.
+constexpr long kMinElementsPerThread = 40000;
+
+int collision_threads(int T) {
+#ifdef _OPENMP
+  if (omp_in_parallel()) return 1;
+  const long elements = static_cast<long>(T + 1) * (T + 2) / 2;
+  if (elements < 2 * kMinElementsPerThread) return 1;
+  return static_cast<int>(std::min<long>(omp_get_max_threads(), elements / kMinElementsPerThread));
+#else
+  (void)T;
+  return 1;
+#endif
 }
 
 // Frobenius product over a full symmetric matrix from one lower column segment starting on
@@ -172,16 +233,22 @@ void Micromaser::apply(const Qubit& qubit, const State& in, State& out) const {
                         (1 - q) * S[m] * S[m] * xd + q * S[m + 1] * S[m + 1] * xu;
     }
   } else {
-    int n = 0;
-    for (; n + 1 <= T; n += 2) {
-      const Weights w = forward_weights(C, S, n, q, kappa);
-      const Weights v = forward_weights(C, S, n + 1, q, kappa);
-      forward_column<false>(C, S, w, X, ld, n, 1, Y + n + n * ld);  // diagonal element (n, n)
-      forward_column_pair(C, S, w, v, X, ld, n, T - n, Y + (n + 1) + n * ld,
-                          Y + (n + 1) + (n + 1) * ld);
+    const int threads = collision_threads(T);
+    if (threads <= 1) {
+      forward_columns(C, S, q, kappa, X, ld, T, 0, T + 1, Y);
+    } else {
+#ifdef _OPENMP
+      // One collision split over the team: contiguous column ranges of equal work, each
+      // computed exactly as on one thread (same pairs), so the result is bit-identical.
+#pragma omp parallel num_threads(threads)
+      {
+        detail::FlushDenormals ftz_worker;  // MXCSR is per thread
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        forward_columns(C, S, q, kappa, X, ld, T, column_split(T, t, nt),
+                        column_split(T, t + 1, nt), Y);
+      }
+#endif
     }
-    if (n == T)
-      forward_column<false>(C, S, forward_weights(C, S, n, q, kappa), X, ld, n, 1, Y + n + n * ld);
   }
   out.set_top(T);
   out.set_diagonal(diag);
