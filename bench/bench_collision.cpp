@@ -10,6 +10,8 @@
 #include <numbers>
 #include <qbopt/qbopt.hpp>
 
+#include "../src/detail/simd.hpp"
+
 namespace {
 
 const double kG = std::numbers::pi / std::sqrt(15.6);
@@ -50,15 +52,8 @@ double core_hz() {
   return hz;
 }
 
-// Doubles per vector register the compiler targets in this build.
-constexpr int kLanes =
-#if defined(__AVX512F__)
-    8;
-#elif defined(__AVX__)
-    4;
-#else
-    2;
-#endif
+// Doubles per vector register of the kernel in this build (one source of truth).
+constexpr int kLanes = qbopt::detail::kLanes;
 
 // Arithmetic bound of the collision (src/micromaser.cpp, forward_columns): 12 multiply/FMA per
 // lower-triangle element, two FMA pipes of kLanes doubles: 12 / (2 kLanes) cycles per element

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "detail/flush_denormals.hpp"
+#include "detail/simd.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -54,11 +55,16 @@ inline void forward_column(const double* __restrict Cv, const double* __restrict
 }
 
 // Columns n and n+1 together, rows m = n+1 .. n+len: the two share their coefficient and
-// column loads (14 loads for two outputs instead of 22), which bound the single-column loop.
+// column loads (14 loads for two outputs instead of 22). Explicit vectors of kLanes rows, each
+// load kept in a register (detail::pin), then the remaining rows one by one.
 inline void forward_column_pair(const double* __restrict C, const double* __restrict S,
                                 const Weights& W, const Weights& V, const double* __restrict X,
                                 int ld, int n, int len, double* __restrict out_n,
                                 double* __restrict out_n1) {
+  using detail::broadcast;
+  using detail::load;
+  using detail::pin;
+  using detail::Vec;
   const int m0 = n + 1;
   const double* a = X + m0 + (n - 1) * ld;  // column n-1 at row m0
   const double* b = X + m0 + n * ld;        // column n
@@ -68,8 +74,34 @@ inline void forward_column_pair(const double* __restrict C, const double* __rest
   const double* sm = S + m0;
   const double* w = W.w;
   const double* v = V.w;
-#pragma GCC ivdep
-  for (int i = 0; i < len; ++i) {
+  const Vec w0 = broadcast(w[0]), w1 = broadcast(w[1]), w2 = broadcast(w[2]),
+            w3 = broadcast(w[3]), w4 = broadcast(w[4]), w5 = broadcast(w[5]),
+            w6 = broadcast(w[6]), w7 = broadcast(w[7]);
+  const Vec v0 = broadcast(v[0]), v1 = broadcast(v[1]), v2 = broadcast(v[2]),
+            v3 = broadcast(v[3]), v4 = broadcast(v[4]), v5 = broadcast(v[5]),
+            v6 = broadcast(v[6]), v7 = broadcast(v[7]);
+  // Rows i .. i+kLanes-1 of both columns.
+  auto rows = [&](int i) {
+    const Vec a0 = pin(load(a + i)), am = pin(load(a + i - 1));
+    const Vec b0 = pin(load(b + i)), bm = pin(load(b + i - 1)), bp = pin(load(b + i + 1));
+    const Vec c0 = pin(load(c + i)), cmn = pin(load(c + i - 1)), cp = pin(load(c + i + 1));
+    const Vec d0 = pin(load(d + i)), dp = pin(load(d + i + 1));
+    const Vec ci = pin(load(cm + i)), ci1 = pin(load(cm + i + 1));
+    const Vec si = pin(load(sm + i)), si1 = pin(load(sm + i + 1));
+    detail::store(out_n + i, ci * (w0 * b0 + w1 * a0) + ci1 * (w2 * b0 + w3 * c0) +
+                                 si * (w4 * am + w5 * bm) + si1 * (w6 * cp + w7 * bp));
+    detail::store(out_n1 + i, ci * (v0 * c0 + v1 * b0) + ci1 * (v2 * c0 + v3 * d0) +
+                                  si * (v4 * bm + v5 * cmn) + si1 * (v6 * dp + v7 * cp));
+  };
+  int i = 0;
+  if (len >= detail::kLanes) {
+    for (; i + detail::kLanes <= len; i += detail::kLanes) rows(i);
+    // The last rows as one more vector ending on row len-1: it rewrites some rows with the
+    // same values (same inputs, same operations), cheaper than finishing one row at a time.
+    if (i < len) rows(len - detail::kLanes);
+    return;
+  }
+  for (; i < len; ++i) {
     const double b0 = b[i], bm = b[i - 1], bp = b[i + 1];
     const double c0 = c[i], cmn = c[i - 1], cp = c[i + 1];
     const double ci = cm[i], ci1 = cm[i + 1], si = sm[i], si1 = sm[i + 1];
