@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <numbers>
 #include <qbopt/qbopt.hpp>
@@ -110,7 +111,8 @@ BENCHMARK(BM_Collision)
     ->Unit(benchmark::kMicrosecond);
 
 // One collision on (N, threads): omp_set_num_threads caps the team of the kernel's parallel
-// split (src/micromaser.cpp, collision_threads); threads = 1 is the serial kernel.
+// split (src/micromaser.cpp, collision_threads), QBOPT_COLLISION_SPLIT=on forces the split
+// (instead of the kernel's own timing at first use); threads = 1 is the serial kernel.
 // cycles_per_element here from the wall time (what a split can shorten).
 void BM_CollisionThreads(benchmark::State& bs) {
   const int N = static_cast<int>(bs.range(0));
@@ -118,6 +120,7 @@ void BM_CollisionThreads(benchmark::State& bs) {
   qbopt::State s = filled_state(model), t(N);
   const int saved = omp_get_max_threads();
   omp_set_num_threads(static_cast<int>(bs.range(1)));
+  setenv("QBOPT_COLLISION_SPLIT", "on", 1);
   const auto t0 = std::chrono::steady_clock::now();
   for (auto _ : bs) {
     model.apply({0.39, 0.168}, s, t);
@@ -125,6 +128,7 @@ void BM_CollisionThreads(benchmark::State& bs) {
     benchmark::DoNotOptimize(s.data());
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  unsetenv("QBOPT_COLLISION_SPLIT");
   omp_set_num_threads(saved);
   bs.counters["threads"] = static_cast<double>(bs.range(1));
   collision_counters(bs, N, wall);

@@ -1,5 +1,9 @@
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <qbopt/micromaser.hpp>
 #include <qbopt/models.hpp>
@@ -148,13 +152,12 @@ int column_split(int T, int t, int nt) {
   return std::min(T + 1, n + (n & 1));
 }
 
-// Threads for one collision on levels 0..T: several only for a large triangle, outside any
-// parallel region (multi-start optimization, the gradient pipeline and sweep tasks run their
-// own threads; a sweep worker's omp_get_max_threads() is its share of the cores, which keeps
-// MPI ranks from oversubscribing), and with at least kMinElementsPerThread each.
-//
-// kMinElementsPerThread from BM_CollisionThreads (bench/bench_collision.cpp), 2 threads on
-// 2 cores of an EPYC Zen 5 (AVX-512): see the comment at that benchmark.
+// Threads that may share one collision on levels 0..T: several only for a large triangle,
+// outside any parallel region (multi-start optimization, the gradient pipeline and sweep tasks
+// run their own threads; a sweep worker's omp_get_max_threads() is its share of the cores,
+// which keeps MPI ranks from oversubscribing), and with at least kMinElementsPerThread each.
+// Below 2 kMinElementsPerThread (N ~ 400) the fork/join alone costs more than half the
+// collision; above it whether the split pays is measured (split_pays).
 constexpr long kMinElementsPerThread = 40000;
 
 int collision_threads(int T) {
@@ -167,6 +170,37 @@ int collision_threads(int T) {
   (void)T;
   return 1;
 #endif
+}
+
+// Whether splitting a collision of this many elements over the team pays, decided once per
+// size class (power of two of the element count) and team size by timing the two ways on the
+// first such collision (each twice, best of two; the split must be 20% faster). A machine
+// shared with other jobs makes the split slower, not faster (measured on 2 busy vCPUs: 5-20x
+// slower at N = 400-1500, a barrier waits for a descheduled thread), hence a measurement
+// rather than a fixed size. QBOPT_COLLISION_SPLIT=on / off skips the measurement.
+template <class Serial, class Split>
+bool split_pays(long elements, int threads, Serial&& serial, Split&& split) {
+  if (const char* env = std::getenv("QBOPT_COLLISION_SPLIT")) {
+    if (std::strcmp(env, "on") == 0) return true;
+    if (std::strcmp(env, "off") == 0) return false;
+  }
+  // decision[class][threads - 2]: 0 unknown, 1 serial, 2 split.
+  static std::atomic<int> decision[64][4];
+  const int size_class = std::min(63, static_cast<int>(std::log2(static_cast<double>(elements))));
+  std::atomic<int>& d = decision[size_class][std::min(threads, 5) - 2];
+  if (const int known = d.load(std::memory_order_relaxed)) return known == 2;
+  using clock = std::chrono::steady_clock;
+  auto seconds = [](auto&& run) {
+    const auto t0 = clock::now();
+    run();
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  };
+  double t_serial = seconds(serial), t_split = seconds(split);
+  t_serial = std::min(t_serial, seconds(serial));
+  t_split = std::min(t_split, seconds(split));
+  const bool pays = t_split < 0.8 * t_serial;
+  d.store(pays ? 2 : 1, std::memory_order_relaxed);
+  return pays;
 }
 
 // Frobenius product over a full symmetric matrix from one lower column segment starting on
@@ -265,13 +299,12 @@ void Micromaser::apply(const Qubit& qubit, const State& in, State& out) const {
                         (1 - q) * S[m] * S[m] * xd + q * S[m + 1] * S[m + 1] * xu;
     }
   } else {
+    auto serial = [&] { forward_columns(C, S, q, kappa, X, ld, T, 0, T + 1, Y); };
+    // One collision split over the team: contiguous column ranges of equal work, each
+    // computed exactly as on one thread (same pairs), so the result is bit-identical.
     const int threads = collision_threads(T);
-    if (threads <= 1) {
-      forward_columns(C, S, q, kappa, X, ld, T, 0, T + 1, Y);
-    } else {
+    auto split = [&] {
 #ifdef _OPENMP
-      // One collision split over the team: contiguous column ranges of equal work, each
-      // computed exactly as on one thread (same pairs), so the result is bit-identical.
 #pragma omp parallel num_threads(threads)
       {
         detail::FlushDenormals ftz_worker;  // MXCSR is per thread
@@ -280,7 +313,12 @@ void Micromaser::apply(const Qubit& qubit, const State& in, State& out) const {
                         column_split(T, t + 1, nt), Y);
       }
 #endif
-    }
+    };
+    const long elements = static_cast<long>(T + 1) * (T + 2) / 2;
+    if (threads > 1 && split_pays(elements, threads, serial, split))
+      split();
+    else
+      serial();
   }
   out.set_top(T);
   out.set_diagonal(diag);
