@@ -157,7 +157,7 @@ int column_split(int T, int t, int nt) {
 // run their own threads; a sweep worker's omp_get_max_threads() is its share of the cores,
 // which keeps MPI ranks from oversubscribing), and with at least kMinElementsPerThread each.
 // Below 2 kMinElementsPerThread (N ~ 400) the fork/join alone costs more than half the
-// collision; above it whether the split pays is measured (split_pays).
+// collision; above it whether the split pays is measured (run_collision).
 constexpr long kMinElementsPerThread = 40000;
 
 int collision_threads(int T) {
@@ -172,35 +172,47 @@ int collision_threads(int T) {
 #endif
 }
 
-// Whether splitting a collision of this many elements over the team pays, decided once per
-// size class (power of two of the element count) and team size by timing the two ways on the
-// first such collision (each twice, best of two; the split must be 20% faster). A machine
-// shared with other jobs makes the split slower, not faster (measured on 2 busy vCPUs: 5-20x
-// slower at N = 400-1500, a barrier waits for a descheduled thread), hence a measurement
-// rather than a fixed size. QBOPT_COLLISION_SPLIT=on / off skips the measurement.
+// Runs one collision of `elements` stored elements serially or split over `threads`,
+// whichever is faster here. Decided per size class (power of two of the element count) and
+// team size by timing both ways at the first such collision (best of two each; the split must
+// be 20% faster), and decided again whenever a split collision takes longer than 1.5 times the
+// serial time measured: a machine shared with other jobs makes the split far slower (measured
+// on 2 busy vCPUs: 5-20x at N = 400-1500, a barrier waits for a descheduled thread), hence
+// measurements rather than a fixed size. QBOPT_COLLISION_SPLIT=on / off skips them.
 template <class Serial, class Split>
-bool split_pays(long elements, int threads, Serial&& serial, Split&& split) {
+void run_collision(long elements, int threads, Serial&& serial, Split&& split) {
+  if (threads <= 1) return serial();
   if (const char* env = std::getenv("QBOPT_COLLISION_SPLIT")) {
-    if (std::strcmp(env, "on") == 0) return true;
-    if (std::strcmp(env, "off") == 0) return false;
+    if (std::strcmp(env, "on") == 0) return split();
+    if (std::strcmp(env, "off") == 0) return serial();
   }
-  // decision[class][threads - 2]: 0 unknown, 1 serial, 2 split.
+  // Per class and team size: 0 unknown, 1 serial, 2 split; the serial time measured.
   static std::atomic<int> decision[64][4];
+  static std::atomic<double> serial_seconds[64][4];
   const int size_class = std::min(63, static_cast<int>(std::log2(static_cast<double>(elements))));
-  std::atomic<int>& d = decision[size_class][std::min(threads, 5) - 2];
-  if (const int known = d.load(std::memory_order_relaxed)) return known == 2;
+  const int team = std::min(threads, 5) - 2;
+  std::atomic<int>& d = decision[size_class][team];
   using clock = std::chrono::steady_clock;
   auto seconds = [](auto&& run) {
     const auto t0 = clock::now();
     run();
     return std::chrono::duration<double>(clock::now() - t0).count();
   };
-  double t_serial = seconds(serial), t_split = seconds(split);
-  t_serial = std::min(t_serial, seconds(serial));
-  t_split = std::min(t_split, seconds(split));
-  const bool pays = t_split < 0.8 * t_serial;
-  d.store(pays ? 2 : 1, std::memory_order_relaxed);
-  return pays;
+  switch (d.load(std::memory_order_relaxed)) {
+    case 1:
+      return serial();
+    case 2:
+      if (seconds(split) > 1.5 * serial_seconds[size_class][team].load(std::memory_order_relaxed))
+        d.store(0, std::memory_order_relaxed);  // slower than expected: measure again next time
+      return;
+    default: {
+      const double t_serial = std::min(seconds(serial), seconds(serial));
+      const double t_split = std::min(seconds(split), seconds(split));
+      serial_seconds[size_class][team].store(t_serial, std::memory_order_relaxed);
+      d.store(t_split < 0.8 * t_serial ? 2 : 1, std::memory_order_relaxed);
+      return;  // the output holds the collision (every run writes the same values)
+    }
+  }
 }
 
 // Frobenius product over a full symmetric matrix from one lower column segment starting on
@@ -314,11 +326,7 @@ void Micromaser::apply(const Qubit& qubit, const State& in, State& out) const {
       }
 #endif
     };
-    const long elements = static_cast<long>(T + 1) * (T + 2) / 2;
-    if (threads > 1 && split_pays(elements, threads, serial, split))
-      split();
-    else
-      serial();
+    run_collision(static_cast<long>(T + 1) * (T + 2) / 2, threads, serial, split);
   }
   out.set_top(T);
   out.set_diagonal(diag);
