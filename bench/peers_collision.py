@@ -190,23 +190,30 @@ def time_fast(n_levels, min_time, reps):
 
 
 def run_qbopt(build_dir, min_time):
-    """Run `qbopt_bench --benchmark_filter=BM_Collision/` and return ({N: real_time in us}, context)."""
+    """Run `qbopt_bench --benchmark_filter=BM_Collision/`: ({N: real_time in us}, {N: counters}, context).
+
+    Counters (bench/bench_collision.cpp): cycles_per_element (thread CPU time x calibrated core
+    clock / lower-triangle elements), bound_cycles_per_element (12 FMA per element on two FMA
+    pipes of vector_doubles lanes), core_GHz."""
     exe = os.path.join(build_dir, "bench", "qbopt_bench")
     if not os.access(exe, os.X_OK):
         print(f"warning: {exe} not found or not executable; qbopt column left empty", file=sys.stderr)
-        return {}, {}
+        return {}, {}, {}
     cmd = [exe, "--benchmark_filter=BM_Collision/", "--benchmark_format=json",
            f"--benchmark_min_time={min_time}"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     data = json.loads(out)
-    times = {}
+    times, counters = {}, {}
     for b in data["benchmarks"]:
         name = b.get("name", "")
         if b.get("run_type", "iteration") != "iteration" or not name.startswith("BM_Collision/"):
             continue
         scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
-        times[int(name.split("/")[1])] = b["real_time"] * scale
-    return times, data.get("context", {})
+        n = int(name.split("/")[1])
+        times[n] = b["real_time"] * scale
+        counters[n] = {k: b[k] for k in ("cycles_per_element", "bound_cycles_per_element",
+                                         "vector_doubles", "core_GHz", "elements") if k in b}
+    return times, counters, data.get("context", {})
 
 
 def blas_libraries():
@@ -253,7 +260,7 @@ def main():
     err = check_peers()
     print(f"correctness: N=30, 40 collisions from |0><0|: max |rho_dense - D r D^dag| = {err:.2e} (<= 1e-12)")
 
-    qbopt_us, cpp_context = run_qbopt(build_dir, cpp_min_time)
+    qbopt_us, qbopt_counters, cpp_context = run_qbopt(build_dir, cpp_min_time)
 
     fast_us, fast_k = {}, {}
     for n in parse_list(args.fast_n):
@@ -269,8 +276,12 @@ def main():
     rows = []
     for n in sorted(set(qbopt_us) | set(fast_us) | set(dense_us)):
         q, f, d = qbopt_us.get(n), fast_us.get(n), dense_us.get(n)
+        cnt = qbopt_counters.get(n, {})
         rows.append({
-            "N": n, "qbopt_us": q, "numpy_n2_us": f, "dense_numpy_us": d,
+            "N": n, "qbopt_us": q,
+            "qbopt_cycles_per_element": cnt.get("cycles_per_element"),
+            "bound_cycles_per_element": cnt.get("bound_cycles_per_element"),
+            "vector_doubles": cnt.get("vector_doubles"), "core_GHz": cnt.get("core_GHz"), "numpy_n2_us": f, "dense_numpy_us": d,
             "ratio_n2_over_qbopt": f / q if f and q else None,
             "ratio_dense_over_qbopt": d / q if d and q else None,
             "numpy_n2_calls_per_rep": fast_k.get(n), "dense_calls_per_rep": dense_k.get(n),
@@ -282,10 +293,14 @@ def main():
           f"repetitions >= {min_time} s each; qbopt: Google Benchmark real_time, min_time {cpp_min_time} s")
     print(f"numpy {np.__version__}, scipy {scipy.__version__}, python {platform.python_version()}, "
           f"BLAS: {', '.join(blas) or 'unknown'}\n")
-    print("| N | qbopt (us) | NumPy O(N^2) (us) | dense NumPy (us) | ratio O(N^2)/qbopt | ratio dense/qbopt |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("qbopt cycles/element: thread CPU time x calibrated core clock / (N (N+1)/2); bound: 12 FMA per "
+          "element on two FMA pipes (0.75 with 8-double vectors, 1.5 with 4)")
+    print("| N | qbopt (us) | cycles/element | bound | NumPy O(N^2) (us) | dense NumPy (us) "
+          "| ratio O(N^2)/qbopt | ratio dense/qbopt |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['N']} | {fmt(r['qbopt_us'], 2)} | {fmt(r['numpy_n2_us'])} | {fmt(r['dense_numpy_us'])} "
+        print(f"| {r['N']} | {fmt(r['qbopt_us'], 2)} | {fmt(r['qbopt_cycles_per_element'], 2)} "
+              f"| {fmt(r['bound_cycles_per_element'], 2)} | {fmt(r['numpy_n2_us'])} | {fmt(r['dense_numpy_us'])} "
               f"| {fmt(r['ratio_n2_over_qbopt'])} | {fmt(r['ratio_dense_over_qbopt'])} |")
     for n, te in expm_s.items():
         print(f"(dense N={n}: one-off expm of the {2 * n}x{2 * n} unitary took {te:.2f} s, not included above)")

@@ -7,6 +7,8 @@ build=${1:-build}
 py=/usr/bin/python3
 echo "## Collision (Google Benchmark) vs NumPy peers"
 $py bench/peers_collision.py --build "$build"
+echo "## One collision on 1 and 2 threads (the split forced; by default it is timed at first use)"
+"$build"/bench/qbopt_bench --benchmark_filter=BM_CollisionThreads --benchmark_min_time=0.3
 echo "## Loss vs loss + exact gradient (n = 1000)"
 "$build"/bench/qbopt_bench_gradient --benchmark_min_time=0.5
 echo "## Optimization: the paper's table, SciPy L-BFGS-B with finite differences vs qbopt"

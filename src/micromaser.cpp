@@ -1,5 +1,9 @@
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <qbopt/micromaser.hpp>
 #include <qbopt/models.hpp>
@@ -7,6 +11,11 @@
 #include <string>
 
 #include "detail/flush_denormals.hpp"
+#include "detail/simd.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace qbopt {
 
@@ -50,11 +59,16 @@ inline void forward_column(const double* __restrict Cv, const double* __restrict
 }
 
 // Columns n and n+1 together, rows m = n+1 .. n+len: the two share their coefficient and
-// column loads (14 loads for two outputs instead of 22), which bound the single-column loop.
+// column loads (14 loads for two outputs instead of 22). Explicit vectors of kLanes rows, each
+// load kept in a register (detail::pin), then the remaining rows one by one.
 inline void forward_column_pair(const double* __restrict C, const double* __restrict S,
                                 const Weights& W, const Weights& V, const double* __restrict X,
                                 int ld, int n, int len, double* __restrict out_n,
                                 double* __restrict out_n1) {
+  using detail::broadcast;
+  using detail::load;
+  using detail::pin;
+  using detail::Vec;
   const int m0 = n + 1;
   const double* a = X + m0 + (n - 1) * ld;  // column n-1 at row m0
   const double* b = X + m0 + n * ld;        // column n
@@ -64,8 +78,34 @@ inline void forward_column_pair(const double* __restrict C, const double* __rest
   const double* sm = S + m0;
   const double* w = W.w;
   const double* v = V.w;
-#pragma GCC ivdep
-  for (int i = 0; i < len; ++i) {
+  const Vec w0 = broadcast(w[0]), w1 = broadcast(w[1]), w2 = broadcast(w[2]),
+            w3 = broadcast(w[3]), w4 = broadcast(w[4]), w5 = broadcast(w[5]),
+            w6 = broadcast(w[6]), w7 = broadcast(w[7]);
+  const Vec v0 = broadcast(v[0]), v1 = broadcast(v[1]), v2 = broadcast(v[2]),
+            v3 = broadcast(v[3]), v4 = broadcast(v[4]), v5 = broadcast(v[5]),
+            v6 = broadcast(v[6]), v7 = broadcast(v[7]);
+  // Rows i .. i+kLanes-1 of both columns.
+  auto rows = [&](int i) {
+    const Vec a0 = pin(load(a + i)), am = pin(load(a + i - 1));
+    const Vec b0 = pin(load(b + i)), bm = pin(load(b + i - 1)), bp = pin(load(b + i + 1));
+    const Vec c0 = pin(load(c + i)), cmn = pin(load(c + i - 1)), cp = pin(load(c + i + 1));
+    const Vec d0 = pin(load(d + i)), dp = pin(load(d + i + 1));
+    const Vec ci = pin(load(cm + i)), ci1 = pin(load(cm + i + 1));
+    const Vec si = pin(load(sm + i)), si1 = pin(load(sm + i + 1));
+    detail::store(out_n + i, ci * (w0 * b0 + w1 * a0) + ci1 * (w2 * b0 + w3 * c0) +
+                                 si * (w4 * am + w5 * bm) + si1 * (w6 * cp + w7 * bp));
+    detail::store(out_n1 + i, ci * (v0 * c0 + v1 * b0) + ci1 * (v2 * c0 + v3 * d0) +
+                                  si * (v4 * bm + v5 * cmn) + si1 * (v6 * dp + v7 * cp));
+  };
+  int i = 0;
+  if (len >= detail::kLanes) {
+    for (; i + detail::kLanes <= len; i += detail::kLanes) rows(i);
+    // The last rows as one more vector ending on row len-1: it rewrites some rows with the
+    // same values (same inputs, same operations), cheaper than finishing one row at a time.
+    if (i < len) rows(len - detail::kLanes);
+    return;
+  }
+  for (; i < len; ++i) {
     const double b0 = b[i], bm = b[i - 1], bp = b[i + 1];
     const double c0 = c[i], cmn = c[i - 1], cp = c[i + 1];
     const double ci = cm[i], ci1 = cm[i + 1], si = sm[i], si1 = sm[i + 1];
@@ -73,6 +113,105 @@ inline void forward_column_pair(const double* __restrict C, const double* __rest
                si * (w[4] * a[i - 1] + w[5] * bm) + si1 * (w[6] * cp + w[7] * bp);
     out_n1[i] = ci * (v[0] * c0 + v[1] * b0) + ci1 * (v[2] * c0 + v[3] * d[i]) +
                 si * (v[4] * bm + v[5] * cmn) + si1 * (v[6] * d[i + 1] + v[7] * cp);
+  }
+}
+
+// Columns [n0, n1) of the forward map (n0 even), rows n .. T of column n: pairs (n, n+1)
+// sharing their loads, the diagonal element of each pair's first column on its own, and a
+// last unpaired column n = T (only its diagonal element) when T is even.
+//
+// Arithmetic per element of the lower triangle: 12 multiply/FMA (8 weight products, 4 by the
+// row vectors C_m, C_m+1, S_m, S_m+1); 7 loads (14 per pair of columns) and 1 store. With two
+// FMA pipes and two vector loads per cycle (AMD Zen 2-5, Intel since Skylake-X), W doubles
+// per vector, the bound is 12 / (2 W) cycles per element: 0.75 with AVX-512 (W = 8), 1.5 with
+// AVX2 (W = 4); the loads alone need 7 / (2 W), less. bench/bench_collision.cpp reports both.
+void forward_columns(const double* C, const double* S, double q, double kappa, const double* X,
+                     int ld, int T, int n0, int n1, double* Y) {
+  int n = n0;
+  for (; n + 1 < n1; n += 2) {
+    const Weights w = forward_weights(C, S, n, q, kappa);
+    const Weights v = forward_weights(C, S, n + 1, q, kappa);
+    forward_column<false>(C, S, w, X, ld, n, 1, Y + n + n * ld);  // diagonal element (n, n)
+    forward_column_pair(C, S, w, v, X, ld, n, T - n, Y + (n + 1) + n * ld,
+                        Y + (n + 1) + (n + 1) * ld);
+  }
+  if (n < n1)  // n == T
+    forward_column<false>(C, S, forward_weights(C, S, n, q, kappa), X, ld, n, 1, Y + n + n * ld);
+}
+
+// First column of part t of nt of the columns 0..T, cut so that the parts hold equal numbers
+// of lower-triangle elements (column n holds T+1-n) and start on even columns (whole pairs).
+int column_split(int T, int t, int nt) {
+  if (t <= 0) return 0;
+  if (t >= nt) return T + 1;
+  const double total = 0.5 * (T + 1.0) * (T + 2.0);
+  const double target = total * t / nt;
+  double done = 0;
+  int n = 0;
+  while (n <= T && done + (T + 1 - n) <= target) done += T + 1 - n++;
+  return std::min(T + 1, n + (n & 1));
+}
+
+// Threads that may share one collision on levels 0..T: several only for a large triangle,
+// outside any parallel region (multi-start optimization, the gradient pipeline and sweep tasks
+// run their own threads; a sweep worker's omp_get_max_threads() is its share of the cores,
+// which keeps MPI ranks from oversubscribing), and with at least kMinElementsPerThread each.
+// Below 2 kMinElementsPerThread (N ~ 400) the fork/join alone costs more than half the
+// collision; above it whether the split pays is measured (run_collision).
+constexpr long kMinElementsPerThread = 40000;
+
+int collision_threads(int T) {
+#ifdef _OPENMP
+  if (omp_in_parallel()) return 1;
+  const long elements = static_cast<long>(T + 1) * (T + 2) / 2;
+  if (elements < 2 * kMinElementsPerThread) return 1;
+  return static_cast<int>(std::min<long>(omp_get_max_threads(), elements / kMinElementsPerThread));
+#else
+  (void)T;
+  return 1;
+#endif
+}
+
+// Runs one collision of `elements` stored elements serially or split over `threads`,
+// whichever is faster here. Decided per size class (power of two of the element count) and
+// team size by timing both ways at the first such collision (best of two each; the split must
+// be 20% faster), and decided again whenever a split collision takes longer than 1.5 times the
+// serial time measured: a machine shared with other jobs makes the split far slower (measured
+// on 2 busy vCPUs: 5-20x at N = 400-1500, a barrier waits for a descheduled thread), hence
+// measurements rather than a fixed size. QBOPT_COLLISION_SPLIT=on / off skips them.
+template <class Serial, class Split>
+void run_collision(long elements, int threads, Serial&& serial, Split&& split) {
+  if (threads <= 1) return serial();
+  if (const char* env = std::getenv("QBOPT_COLLISION_SPLIT")) {
+    if (std::strcmp(env, "on") == 0) return split();
+    if (std::strcmp(env, "off") == 0) return serial();
+  }
+  // Per class and team size: 0 unknown, 1 serial, 2 split; the serial time measured.
+  static std::atomic<int> decision[64][4];
+  static std::atomic<double> serial_seconds[64][4];
+  const int size_class = std::min(63, static_cast<int>(std::log2(static_cast<double>(elements))));
+  const int team = std::min(threads, 5) - 2;
+  std::atomic<int>& d = decision[size_class][team];
+  using clock = std::chrono::steady_clock;
+  auto seconds = [](auto&& run) {
+    const auto t0 = clock::now();
+    run();
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  };
+  switch (d.load(std::memory_order_relaxed)) {
+    case 1:
+      return serial();
+    case 2:
+      if (seconds(split) > 1.5 * serial_seconds[size_class][team].load(std::memory_order_relaxed))
+        d.store(0, std::memory_order_relaxed);  // slower than expected: measure again next time
+      return;
+    default: {
+      const double t_serial = std::min(seconds(serial), seconds(serial));
+      const double t_split = std::min(seconds(split), seconds(split));
+      serial_seconds[size_class][team].store(t_serial, std::memory_order_relaxed);
+      d.store(t_split < 0.8 * t_serial ? 2 : 1, std::memory_order_relaxed);
+      return;  // the output holds the collision (every run writes the same values)
+    }
   }
 }
 
@@ -172,16 +311,22 @@ void Micromaser::apply(const Qubit& qubit, const State& in, State& out) const {
                         (1 - q) * S[m] * S[m] * xd + q * S[m + 1] * S[m + 1] * xu;
     }
   } else {
-    int n = 0;
-    for (; n + 1 <= T; n += 2) {
-      const Weights w = forward_weights(C, S, n, q, kappa);
-      const Weights v = forward_weights(C, S, n + 1, q, kappa);
-      forward_column<false>(C, S, w, X, ld, n, 1, Y + n + n * ld);  // diagonal element (n, n)
-      forward_column_pair(C, S, w, v, X, ld, n, T - n, Y + (n + 1) + n * ld,
-                          Y + (n + 1) + (n + 1) * ld);
-    }
-    if (n == T)
-      forward_column<false>(C, S, forward_weights(C, S, n, q, kappa), X, ld, n, 1, Y + n + n * ld);
+    auto serial = [&] { forward_columns(C, S, q, kappa, X, ld, T, 0, T + 1, Y); };
+    // One collision split over the team: contiguous column ranges of equal work, each
+    // computed exactly as on one thread (same pairs), so the result is bit-identical.
+    const int threads = collision_threads(T);
+    auto split = [&] {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+      {
+        detail::FlushDenormals ftz_worker;  // MXCSR is per thread
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        forward_columns(C, S, q, kappa, X, ld, T, column_split(T, t, nt),
+                        column_split(T, t + 1, nt), Y);
+      }
+#endif
+    };
+    run_collision(static_cast<long>(T + 1) * (T + 2) / 2, threads, serial, split);
   }
   out.set_top(T);
   out.set_diagonal(diag);

@@ -1,8 +1,10 @@
 // The O(N^2) collision kernel (docs/physics.md section 3) against an independent dense reference
 // (the 2N x 2N unitary from a matrix exponential), trace, leakage, symmetry and positivity.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <qbopt/qbopt.hpp>
 #include <random>
 #include <vector>
@@ -263,6 +265,48 @@ TEST(Collision, OutputBufferReuseIsHarmless) {
   model.apply({0.0, 0.3}, diag_in, b);
   worst = worst_of(worst, max_abs(a.matrix() - b.matrix()));
   report("max difference fresh vs reused output buffer", worst);
+  EXPECT_EQ(worst, 0.0);
+}
+
+// Above the threading threshold (src/micromaser.cpp, collision_threads) one collision may be
+// split over the OpenMP team by columns (forced here: QBOPT_COLLISION_SPLIT=on skips the
+// timing that decides it); every element is computed by the same code as on one thread, so the
+// result must be bit-identical for any team size, with an odd and an even number of columns
+// (the last column unpaired), and into a dirty output buffer.
+TEST(Collision, SplitOverThreadsIsBitIdentical) {
+  std::mt19937 rng(11);
+  const int saved = omp_get_max_threads();
+  setenv("QBOPT_COLLISION_SPLIT", "on", 1);
+  double worst = 0;
+  for (int N : {700, 701}) {
+    const Micromaser model(0.795, N);
+    const State in = State::from_matrix(qbopt_test::random_density(N, N, N, rng));
+    State serial = State::zeros(N);
+    omp_set_num_threads(1);
+    model.apply({0.39, 0.168}, in, serial);
+    for (int threads : {2, 3}) {
+      State split = State::from_matrix(qbopt_test::random_density(N, N, N, rng));
+      omp_set_num_threads(threads);
+      model.apply({0.39, 0.168}, in, split);
+      worst = worst_of(worst, max_abs(split.matrix() - serial.matrix()));
+    }
+  }
+  // Without the override the first large collision times both ways (running it several
+  // times into the same buffer) and keeps the faster: the result is the same either way.
+  unsetenv("QBOPT_COLLISION_SPLIT");
+  {
+    const int N = 701;
+    const Micromaser model(0.795, N);
+    const State in = State::from_matrix(qbopt_test::random_density(N, N, N, rng));
+    State serial = State::zeros(N), timed = State::zeros(N);
+    omp_set_num_threads(1);
+    model.apply({0.39, 0.168}, in, serial);
+    omp_set_num_threads(2);
+    model.apply({0.39, 0.168}, in, timed);
+    worst = worst_of(worst, max_abs(timed.matrix() - serial.matrix()));
+  }
+  omp_set_num_threads(saved);
+  report("max |split - serial| over N = 700, 701 and 2, 3 threads", worst);
   EXPECT_EQ(worst, 0.0);
 }
 
