@@ -231,7 +231,7 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   }
 
   const GradientPlan plan = plan_gradient(N, n, options_);
-  const bool multilevel = grad && plan.slots > 0;
+  const bool multilevel = grad && plan.multilevel;
   const long stride = multilevel ? n : plan.stride;
   const bool store_all = grad && !multilevel && stride == 1;
   const long every = poll_interval(N);
@@ -493,6 +493,7 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
   auto multilevel = [&](long slots) {
     GradientPlan p;
     p.state_bytes = sb;
+    p.multilevel = true;
     p.slot_bytes = slot_bytes;
     p.stride = n;
     // More slots than collisions - 1 are never used; with none, every r_k is recomputed from
@@ -508,7 +509,6 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
   if (!o.gradient) return make(n, false);
   if (o.checkpoint_slots > 0) {
     GradientPlan p = multilevel(o.checkpoint_slots);
-    if (p.slots == 0) p.slots = 1;  // n = 1: nothing to store, but still this scheme
     p.over_budget = p.bytes > o.memory_budget;
     return p;
   }
@@ -541,7 +541,7 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
 
 std::string GradientPlan::describe() const {
   std::string s;
-  if (slots > 0) {
+  if (multilevel) {
     char f[32];
     std::snprintf(f, sizeof f, "%.3g", recompute_factor);
     s = std::to_string(states) + " states of " + format_bytes(state_bytes) + " and " +

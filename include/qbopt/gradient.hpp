@@ -48,8 +48,10 @@ struct GradientOptions {
 struct GradientPlan {
   long stride = 1;          // collisions per checkpoint segment (1 = every state stored)
   bool pipeline = false;    // two segment buffers, recomputed on a second core
-  // > 0: multi-level (binomial, "revolve") checkpointing in this many packed slots of
-  // slot_bytes; stride is then unused. 0: one level of checkpoints every `stride` collisions.
+  // Multi-level (binomial, "revolve") checkpointing in `slots` packed slots of slot_bytes
+  // (0 slots: every state recomputed from r_0); stride is then unused. Otherwise one level
+  // of checkpoints every `stride` collisions.
+  bool multilevel = false;
   long slots = 0;
   std::size_t slot_bytes = 0;  // one packed slot: the lower triangle of N levels
   std::size_t states = 0;      // full states held at once: checkpoints, segments, work, adjoint
