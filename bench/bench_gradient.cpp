@@ -13,15 +13,15 @@ namespace {
 
 const double kG = std::numbers::pi / std::sqrt(15.6);
 
-qbopt::Schedule make_schedule(bool per_qubit) {
-  if (!per_qubit) return qbopt::Schedule({{{0.31, 0.145}, 1000, false}});
+qbopt::Schedule make_schedule(bool per_qubit, long n = 1000) {
+  if (!per_qubit) return qbopt::Schedule({{{0.31, 0.145}, n, false}});
   std::vector<qbopt::Qubit> q;
-  for (int k = 0; k < 1000; ++k) q.push_back({0.31 + 0.05 * std::sin(0.1 * k), 0.145});
+  for (int k = 0; k < n; ++k) q.push_back({0.31 + 0.05 * std::sin(0.1 * k), 0.145});
   return qbopt::Schedule::per_collision(q);
 }
 
 void run(benchmark::State& bs, bool gradient, bool per_qubit, std::size_t budget, long every = 0,
-         bool pipeline = true, const char* model_name = "micromaser") {
+         bool pipeline = true, const char* model_name = "micromaser", long n = 1000) {
   const int N = static_cast<int>(bs.range(0));
   qbopt::ModelConfig cfg(model_name, N);
   if (std::string(model_name) == "lossy") {
@@ -31,7 +31,7 @@ void run(benchmark::State& bs, bool gradient, bool per_qubit, std::size_t budget
   }
   const auto model_ptr = cfg.make();
   const qbopt::CollisionModel& model = *model_ptr;
-  const qbopt::Schedule s = make_schedule(per_qubit);
+  const qbopt::Schedule s = make_schedule(per_qubit, n);
   auto merit = qbopt::make_figure_of_merit("eq11", {1.0, 0.2});
   qbopt::GradientOptions opt;
   opt.gradient = gradient;
@@ -57,6 +57,25 @@ void BM_Gradient_OneBatch_Serial(benchmark::State& s) { run(s, true, false, kAll
 // The lossy model (kappa_tau = 1e-3, n_th = 0.1, Poisson arrivals).
 void BM_Loss_Lossy(benchmark::State& s) { run(s, false, false, kAll, 0, true, "lossy"); }
 void BM_Gradient_Lossy(benchmark::State& s) { run(s, true, false, kAll, 0, true, "lossy"); }
+// Loss and loss + gradient on one core, side by side: args N, n, per-qubit batches (0/1).
+void BM_Loss_Sized(benchmark::State& s) {
+  run(s, false, s.range(2) != 0, kAll, 0, false, "micromaser", s.range(1));
+}
+void BM_Gradient_Serial_Sized(benchmark::State& s) {
+  run(s, true, s.range(2) != 0, kAll, 0, false, "micromaser", s.range(1));
+}
+BENCHMARK(BM_Loss_Sized)
+    ->Args({150, 1000, 0})
+    ->Args({150, 1000, 1})
+    ->Args({150, 4000, 0})
+    ->Args({150, 4000, 1})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gradient_Serial_Sized)
+    ->Args({150, 1000, 0})
+    ->Args({150, 1000, 1})
+    ->Args({150, 4000, 0})
+    ->Args({150, 4000, 1})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Loss_Lossy)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gradient_Lossy)->Arg(150)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Loss_OneBatch)->Arg(120)->Arg(150)->Unit(benchmark::kMillisecond);

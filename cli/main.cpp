@@ -115,6 +115,11 @@ struct Common : ModelFlags {
     schedule.validate(config.spec());
     initial = initial_file.empty() ? nullptr : read_initial_state(initial_file, config.nc());
   }
+  // The gradient's checkpoint budget: --max-memory when given, else GradientOptions' default
+  // (not the available memory: the gradient checkpoints more sparsely instead of filling it).
+  std::size_t gradient_budget() const {
+    return max_memory_text.empty() ? GradientOptions{}.memory_budget : max_memory;
+  }
   // Refuses (std::invalid_argument, exit 2) a run whose estimate exceeds --max-memory.
   void check(const MemoryEstimate& need, const std::string& command) const {
     try {
@@ -330,9 +335,9 @@ json loss_json(const Common& c, const LossOpts& lo, bool with_gradient, const Ru
   opt.parameters = with_gradient;
   if (ctx.threads == 1) opt.pipeline = false;
   opt.should_stop = stop_hook();
-  // The gradient checkpoints as sparsely as it must to fit --max-memory; if even the
-  // sparsest plan does not fit, refuse with that plan.
-  if (c.max_memory > 0) opt.memory_budget = c.max_memory;
+  // The gradient checkpoints as sparsely as it must to fit its budget; if even the
+  // sparsest plan does not fit --max-memory, refuse with that plan.
+  opt.memory_budget = c.gradient_budget();
   opt.initial = c.initial;
   const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), opt);
   c.check({plan.bytes, plan.describe()}, "loss");
@@ -455,7 +460,7 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
   if (ctx.threads > 0) st.threads = ctx.threads;
   {
     GradientOptions g;
-    if (c.max_memory > 0) g.memory_budget = c.max_memory;
+    g.memory_budget = c.gradient_budget();
     const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), g);
     c.check({plan.bytes, plan.describe()}, "optimize");
     st.memory_budget = g.memory_budget;

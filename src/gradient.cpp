@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdio>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -15,11 +16,11 @@ namespace qbopt {
 
 namespace {
 
-// Lambda from a dense symmetric matrix (lower triangle and first super-diagonal).
-void load_adjoint(const Eigen::MatrixXd& G, State& lam) {
+// Lambda = scale G from a dense symmetric matrix (lower triangle and first super-diagonal).
+void load_adjoint(const Eigen::MatrixXd& G, double scale, State& lam) {
   const int N = lam.dim();
   for (int n = 0; n < N; ++n)
-    for (int m = n; m < N; ++m) lam.at(m, n) = G(m, n);
+    for (int m = n; m < N; ++m) lam.at(m, n) = scale * G(m, n);
   lam.set_top(N - 1);
   lam.set_diagonal(false);
   lam.mirror_superdiagonal();
@@ -44,6 +45,111 @@ void ensure_states(std::vector<State>& v, std::size_t count, int N, const StopHo
 }
 
 void copy_state(const State& from, State& to) { to = from; }
+
+// Zeroes the levels top+1 .. s.top() of s (everything above s.top() is zero already, the
+// State invariant), in O(s.top()^2) rather than the O(N^2) of State::clear().
+void truncate(State& s, int top) {
+  const int old = s.top();
+  if (old <= top) return;
+  for (int n = 0; n <= old; ++n) {
+    for (int m = std::max(n, top + 1); m <= old; ++m) s.at(m, n) = 0.0;
+    if (n > top && n > 0) s.at(n - 1, n) = 0.0;  // the mirrored super-diagonal
+  }
+  s.set_top(top);
+}
+
+// A checkpoint in a multi-level slot: the lower triangle of levels 0..top, column by column.
+struct PackedState {
+  std::vector<double> v;
+  int top = 0;
+  bool diagonal = true;
+};
+
+std::size_t packed_size(int top) {
+  return static_cast<std::size_t>(top + 1) * static_cast<std::size_t>(top + 2) / 2;
+}
+
+void pack(const State& r, PackedState& p) {
+  p.top = r.top();
+  p.diagonal = r.diagonal();
+  p.v.resize(packed_size(p.top));  // never beyond packed_size(N - 1): the plan's slot_bytes
+  double* out = p.v.data();
+  for (int n = 0; n <= p.top; ++n) {
+    const double* col = r.data() + (n + 1) + (n + 1) * r.ld();
+    out = std::copy(col, col + (p.top - n + 1), out);
+  }
+}
+
+void unpack(const PackedState& p, State& r) {
+  truncate(r, p.top);
+  const double* in = p.v.data();
+  for (int n = 0; n <= p.top; ++n) {
+    const int len = p.top - n + 1;
+    std::copy(in, in + len, &r.at(n, n));
+    in += len;
+  }
+  r.set_top(p.top);
+  r.set_diagonal(p.diagonal);
+  r.mirror_superdiagonal();
+}
+
+// r = s on levels 0..s.top() (r may hold a later state: only its content is cleared).
+void copy_levels(const State& s, State& r) {
+  truncate(r, s.top());
+  for (int n = 0; n <= s.top(); ++n) {
+    const double* col = s.data() + (n + 1) + (n + 1) * s.ld();
+    std::copy(col, col + (s.top() - n + 1), &r.at(n, n));
+  }
+  r.set_top(s.top());
+  r.set_diagonal(s.diagonal());
+  r.mirror_superdiagonal();
+}
+
+// beta(s, r) = C(s + r, s), saturating at 2^62.
+long long binomial(long s, long r) {
+  if (r < 0 || s < 0) return 0;
+  constexpr long long cap = 1LL << 62;
+  long long b = 1;
+  const long k = std::min(s, r);
+  for (long i = 1; i <= k; ++i) {
+    // b * (s + r - k + i) / i, exact at every step (a binomial coefficient).
+    const long long num = static_cast<long long>(std::max(s, r)) + i;
+    if (b > cap / num) return cap;
+    b = b * num / i;
+  }
+  return b;
+}
+
+// Where the multi-level reversal of l collisions with s free slots stores its next
+// checkpoint: j in [1, l-1] minimizing j + T(l-j, s-1) + T(j, s), a convex function of j
+// (a sum of convex piecewise-linear costs), found by ternary search.
+long optimal_split(long l, long s) {
+  auto f = [&](long j) { return j + reversal_cost(l - j, s - 1) + reversal_cost(j, s); };
+  long lo = 1, hi = l - 1;
+  while (hi - lo > 2) {
+    const long m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
+    if (f(m1) <= f(m2))
+      hi = m2;
+    else
+      lo = m1;
+  }
+  long best = lo;
+  for (long j = lo + 1; j <= hi; ++j)
+    if (f(j) < f(best)) best = j;
+  return best;
+}
+
+// The checkpoints the forward pass of a multi-level plan stores: each the split of the
+// reversal of what remains after the previous one.
+std::vector<long> checkpoint_chain(long n, long slots) {
+  std::vector<long> chain;
+  long p = 0;
+  for (long s = slots; s > 0 && n - p > 1; --s) {
+    p += optimal_split(n - p, s);
+    chain.push_back(p);
+  }
+  return chain;
+}
 
 // Size of cache `level` in bytes from sysconf, else from sysfs ("32768K"); 0 when unknown.
 std::size_t cache_bytes(int level) {
@@ -125,8 +231,9 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   }
 
   const GradientPlan plan = plan_gradient(N, n, options_);
-  const long stride = plan.stride;
-  const bool store_all = grad && stride == 1;
+  const bool multilevel = grad && plan.multilevel;
+  const long stride = multilevel ? n : plan.stride;
+  const bool store_all = grad && !multilevel && stride == 1;
   const long every = poll_interval(N);
   const StopHook& should_stop = options_.should_stop;
 
@@ -139,12 +246,37 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   if (options_.initial && options_.initial->dim() != N)
     throw std::invalid_argument("initial state has " + std::to_string(options_.initial->dim()) +
                                 " levels, the model " + std::to_string(N));
-  const State start = options_.initial ? *options_.initial : State(N);
-  State work_a = start, work_b = State::zeros(N);
+  // r_0 into `to` (no copy of it is kept: the multi-level reversal reloads it from here).
+  auto load_initial = [&](State& to) {
+    if (options_.initial) {
+      copy_levels(*options_.initial, to);
+    } else {
+      truncate(to, 0);
+      to.at(0, 0) = 1.0;
+      to.set_diagonal(true);
+    }
+  };
+  // The forward pair (and, multi-level, the pair the recomputation runs in).
+  State work_a, work_b;
+  if (!store_all) work_a = State::zeros(N), work_b = State::zeros(N);
+  // Multi-level checkpoints: packed slots, those free, and the most held at once.
+  std::vector<PackedState> slots(multilevel ? static_cast<std::size_t>(plan.slots) : 0);
+  std::vector<int> free_slots;
+  for (long i = plan.slots - 1; multilevel && i >= 0; --i) free_slots.push_back(static_cast<int>(i));
+  long held = 0;
+  auto take_slot = [&] {
+    const int i = free_slots.back();
+    free_slots.pop_back();
+    out.slots_held = std::max(out.slots_held, ++held);
+    return i;
+  };
+  const std::vector<long> chain = multilevel ? checkpoint_chain(n, plan.slots) : std::vector<long>{};
+  std::vector<int> chain_slot;
+
   const State* final_state = nullptr;
   if (store_all) {
     ensure_states(states_, static_cast<std::size_t>(n) + 1, N, should_stop);
-    states_[0] = start;
+    load_initial(states_[0]);
     E.push_back(energy(states_[0]));
     for (long k = 0; k < n; ++k) {
       if (k % every == 0) poll(should_stop);
@@ -153,12 +285,19 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
     }
     final_state = &states_[n];
   } else {
-    if (grad)
+    if (grad && !multilevel)
       ensure_states(states_, static_cast<std::size_t>((n + stride - 1) / stride), N, should_stop);
+    load_initial(work_a);
     E.push_back(energy(work_a));
+    std::size_t next = 0;  // next checkpoint of the multi-level chain
     for (long k = 0; k < n; ++k) {
       if (k % every == 0) poll(should_stop);
-      if (grad && k % stride == 0) copy_state(work_a, states_[k / stride]);
+      if (grad && !multilevel && k % stride == 0) copy_state(work_a, states_[k / stride]);
+      if (next < chain.size() && chain[next] == k) {
+        chain_slot.push_back(take_slot());
+        pack(work_a, slots[chain_slot.back()]);
+        ++next;
+      }
       model.apply(qubit(k), work_a, work_b);
       std::swap(work_a, work_b);
       E.push_back(energy(work_a));
@@ -174,11 +313,14 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   out.merit = merit.evaluate({E, W.value, schedule.mean_c(), schedule.mean_q()});
   if (!grad) return out;
 
-  // Backward pass: Lambda_n = dL/dW dW/dr + dL/dE_n diag(m).
+  // Backward pass: Lambda_n = dL/dW dW/dr + dL/dE_n diag(m). The dense dW/dr is released
+  // before Lambda_k+1 is allocated, so at most four N-level states are held besides the
+  // checkpoints.
   const MeritValue& mv = out.merit;
-  State lam = State::zeros(N), lam_next = State::zeros(N);
-  Eigen::MatrixXd G = mv.d_ergotropy * W.gradient;
-  load_adjoint(G, lam);
+  State lam = State::zeros(N);
+  load_adjoint(W.gradient, mv.d_ergotropy, lam);
+  W.gradient = Eigen::MatrixXd();
+  State lam_next = State::zeros(N);
   const auto dE = [&](long k) { return mv.d_energy.empty() ? 0.0 : mv.d_energy[k]; };
   add_energy_cotangent(dE(n), N - 1, lam);
 
@@ -191,6 +333,7 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
     if (k % every == 0 && should_stop && should_stop()) stop.store(true, std::memory_order_relaxed);
     return stop.load(std::memory_order_relaxed);
   };
+  std::atomic<long long> recomputed{0};
   // Recomputes r_k0 .. r_k1-1 from the checkpoint at k0 into buf.
   auto recompute = [&](long k0, std::vector<State>& buf) {
     const long k1 = std::min(n, k0 + stride);
@@ -199,22 +342,72 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
       if (stopping(k)) return;
       model.apply(qubit(k - 1), buf[k - k0 - 1], buf[k - k0]);
     }
+    recomputed += k1 - k0 - 1;
+  };
+  // Lambda_k from Lambda_k+1 through collision k, which acted on r.
+  auto pull_one = [&](long k, const State& r) {
+    const int b = batch_of_[k];
+    model.pullback(qubit(k), r, lam, lam_next, request[b], acc[b].data(), acc_params.data());
+    std::swap(lam, lam_next);
+    add_energy_cotangent(dE(k), r.top(), lam);
   };
   // Runs the adjoint backwards through collisions k1-1 .. k0, seg[i] = r_(k0+i).
   auto pull = [&](long k0, const State* seg) {
     const long k1 = std::min(n, k0 + stride);
     for (long k = k1 - 1; k >= k0; --k) {
       if (stopping(k)) return;
-      const State& r = seg[k - k0];
-      const int b = batch_of_[k];
-      model.pullback(qubit(k), r, lam, lam_next, request[b], acc[b].data(),
-                     acc_params.data());
-      std::swap(lam, lam_next);
-      add_energy_cotangent(dE(k), r.top(), lam);
+      pull_one(k, seg[k - k0]);
     }
   };
   const long last = ((n - 1) / stride) * stride;
-  if (store_all) {
+  if (multilevel) {
+    // r_k into one of the work pair, from the checkpoint `base` (null: r_0) at k0.
+    long since_poll = 0;
+    auto advance = [&](const PackedState* base, long k0, long k) -> const State& {
+      if (base)
+        unpack(*base, work_a);
+      else
+        load_initial(work_a);
+      truncate(work_b, 0);
+      for (long i = k0; i < k; ++i) {
+        if (++since_poll % every == 0) poll(should_stop);
+        model.apply(qubit(i), work_a, work_b);
+        std::swap(work_a, work_b);
+      }
+      recomputed += k - k0;
+      return work_a;
+    };
+    // Lambda_k0 from Lambda_k1, r_k0 being in `base`, with `free` slots to spare; on the
+    // chain the forward pass has stored the checkpoints already.
+    std::size_t chain_at = 0;
+    auto reverse = [&](auto& self, long k0, long k1, const PackedState* base, long free,
+                       bool on_chain) -> void {
+      const long l = k1 - k0;
+      if (l == 1 || free == 0) {
+        for (long k = k1 - 1; k >= k0; --k) {
+          if (++since_poll % every == 0) poll(should_stop);
+          pull_one(k, advance(base, k0, k));
+        }
+        return;
+      }
+      int slot = 0;
+      long j = 0;
+      if (on_chain) {
+        j = chain[chain_at] - k0;
+        slot = chain_slot[chain_at++];
+      } else {
+        j = optimal_split(l, free);
+        const State& r = advance(base, k0, k0 + j);
+        slot = take_slot();
+        pack(r, slots[slot]);
+      }
+      self(self, k0 + j, k1, &slots[slot], free - 1, on_chain);
+      free_slots.push_back(slot);
+      --held;
+      self(self, k0, k0 + j, base, free, false);
+    };
+    reverse(reverse, 0, n, nullptr, plan.slots, true);
+  } else if (store_all) {
     for (long k0 = last; k0 >= 0 && !stop; k0 -= stride) pull(k0, &states_[k0]);
   } else if (!plan.pipeline) {
     // One segment buffer: recompute, then pull through it (the low-memory plan).
@@ -244,6 +437,7 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
     }
   }
   if (stop) throw Interrupted();
+  out.recomputed = recomputed;
 
   // Through the count-weighted means of Eq. (11).
   out.batches.resize(batches.size());
@@ -263,6 +457,14 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   return out;
 }
 
+long long reversal_cost(long l, long s) {
+  if (l <= 1) return 0;
+  if (s <= 0) return static_cast<long long>(l) * (l - 1) / 2;
+  long r = 0;
+  while (binomial(s + 1, r) < l) ++r;
+  return static_cast<long long>(r) * l - binomial(s + 2, r - 1);
+}
+
 GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
   const std::size_t sb = State::bytes(N);
   // E_k for every k, the batch index of every collision, and the State objects' own sizes.
@@ -280,10 +482,36 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
       // checkpoints, one or two segments, forward work pair, Lambda pair
       p.states = static_cast<std::size_t>((n + p.stride - 1) / p.stride) +
                  (p.pipeline ? 2 : 1) * static_cast<std::size_t>(p.stride) + 4;
+    p.recomputed = p.stride > 1 ? n - (n + p.stride - 1) / p.stride : 0;
+    p.recompute_factor = static_cast<double>(p.recomputed) / static_cast<double>(n);
     p.bytes = p.states * sb + per_run;
     return p;
   };
+  // Multi-level: the work pair and the adjoint pair, and `slots` packed checkpoints.
+  const std::size_t slot_bytes = sizeof(double) * packed_size(N - 1) + sizeof(PackedState);
+  const std::size_t fixed = 4 * sb + per_run;
+  auto multilevel = [&](long slots) {
+    GradientPlan p;
+    p.state_bytes = sb;
+    p.multilevel = true;
+    p.slot_bytes = slot_bytes;
+    p.stride = n;
+    // More slots than collisions - 1 are never used; with none, every r_k is recomputed from
+    // r_0 (n^2/2 collisions).
+    p.slots = std::max(0L, std::min(slots, n - 1));
+    p.states = 4;
+    p.bytes = fixed + static_cast<std::size_t>(p.slots) * slot_bytes;
+    const std::vector<long> chain = checkpoint_chain(n, p.slots);
+    p.recomputed = reversal_cost(n, p.slots) - (chain.empty() ? 0 : chain.back());
+    p.recompute_factor = static_cast<double>(p.recomputed) / static_cast<double>(n);
+    return p;
+  };
   if (!o.gradient) return make(n, false);
+  if (o.checkpoint_slots > 0) {
+    GradientPlan p = multilevel(o.checkpoint_slots);
+    p.over_budget = p.bytes > o.memory_budget;
+    return p;
+  }
   if (o.checkpoint_every > 0) {
     GradientPlan p = make(o.checkpoint_every, o.pipeline);
     p.over_budget = p.bytes > o.memory_budget;
@@ -300,18 +528,31 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
   // n/s checkpoints + 2s segment states is smallest at s = sqrt(n/2) (~2 sqrt(2n) states).
   p = make(std::max(2L, static_cast<long>(std::ceil(std::sqrt(double(n) / 2)))), o.pipeline);
   if (p.bytes <= o.memory_budget) return p;
-  // One segment buffer: n/s + s is smallest at s = sqrt(n) (~2 sqrt(n) states), the fewest
-  // this scheme needs; deeper (multi-level) checkpointing is not implemented.
+  // One segment buffer: n/s + s is smallest at s = sqrt(n) (~2 sqrt(n) states).
   p = make(std::max(2L, static_cast<long>(std::ceil(std::sqrt(double(n))))), false);
+  if (p.bytes <= o.memory_budget) return p;
+  // Multi-level: as many packed slots as the budget holds besides the four states it cannot
+  // do without; when those alone exceed it, the slots get the budget on top of them.
+  const std::size_t room = o.memory_budget > fixed ? o.memory_budget - fixed : o.memory_budget;
+  p = multilevel(static_cast<long>(room / slot_bytes));
   p.over_budget = p.bytes > o.memory_budget;
   return p;
 }
 
 std::string GradientPlan::describe() const {
-  std::string s = std::to_string(states) + " states of " + format_bytes(state_bytes);
-  if (stride > 1)
-    s += " (a checkpoint every " + std::to_string(stride) + " collisions" +
-         (pipeline ? ", two segment buffers" : ", one segment buffer") + ")";
+  std::string s;
+  if (multilevel) {
+    char f[32];
+    std::snprintf(f, sizeof f, "%.3g", recompute_factor);
+    s = std::to_string(states) + " states of " + format_bytes(state_bytes) + " and " +
+        std::to_string(slots) + " checkpoint slots of " + format_bytes(slot_bytes) +
+        " (multi-level, " + f + " recomputed collisions per collision)";
+  } else {
+    s = std::to_string(states) + " states of " + format_bytes(state_bytes);
+    if (stride > 1)
+      s += " (a checkpoint every " + std::to_string(stride) + " collisions" +
+           (pipeline ? ", two segment buffers" : ", one segment buffer") + ")";
+  }
   if (over_budget) s += ", the fewest this gradient can do with";
   return s;
 }

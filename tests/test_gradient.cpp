@@ -5,6 +5,7 @@
 #include <iostream>
 #include <qbopt/gradient.hpp>
 #include <qbopt/qbopt.hpp>
+#include <limits>
 #include <random>
 
 #include "dense_reference.hpp"
@@ -193,7 +194,7 @@ TEST(LossGradient, CheckpointingGivesTheSameGradient) {
   GradientOptions all, chk;
   all.parameters = chk.parameters = true;
   all.checkpoint_every = 1;  // every state stored, nothing recomputed
-  chk.memory_budget = 1;     // forces sqrt(n)-long segments, recomputed from checkpoints
+  chk.checkpoint_every = 19;  // one-level segments, recomputed from checkpoints
   Micromaser m(0.7954, 50);
   const LossEvaluation a = evaluate_loss(m, s, *merit, all), b = evaluate_loss(m, s, *merit, chk);
   ASSERT_FALSE(a.checkpointed);
@@ -247,4 +248,118 @@ TEST(Loss, SettingsValidation) {
   // eta window: round(0.2 * 1000) = 200 collisions, at least one.
   EXPECT_EQ((LossSettings{1.0, 0.2}).window(1000), 200);
   EXPECT_EQ((LossSettings{1.0, 0.001}).window(10), 1);
+}
+
+namespace {
+
+// Fewest collisions that reverse l collisions from a stored state with s free slots, by
+// dynamic programming over every first split (the definition reversal_cost() solves in
+// closed form): store r_(k0+j), reverse the rest with s-1 slots, then the first j with s.
+long long brute_reversal_cost(long l, long s, std::vector<std::vector<long long>>& memo) {
+  if (l <= 1) return 0;
+  if (s == 0) return static_cast<long long>(l) * (l - 1) / 2;
+  long long& m = memo[s][l];
+  if (m >= 0) return m;
+  m = std::numeric_limits<long long>::max();
+  for (long j = 1; j < l; ++j)
+    m = std::min(m, j + brute_reversal_cost(l - j, s - 1, memo) + brute_reversal_cost(j, s, memo));
+  return m;
+}
+
+}  // namespace
+
+TEST(MultiLevelCheckpointing, ReversalCostIsTheOptimum) {
+  constexpr long kMaxL = 120, kMaxS = 6;
+  std::vector<std::vector<long long>> memo(kMaxS + 1, std::vector<long long>(kMaxL + 1, -1));
+  for (long s = 0; s <= kMaxS; ++s)
+    for (long l = 1; l <= kMaxL; ++l)
+      ASSERT_EQ(reversal_cost(l, s), brute_reversal_cost(l, s, memo)) << "l " << l << " s " << s;
+  // No slot: n(n-1)/2; a slot per collision: every state once, n - 1.
+  EXPECT_EQ(reversal_cost(100, 0), 4950);
+  EXPECT_EQ(reversal_cost(100, 99), 99);
+}
+
+namespace {
+
+// The multi-level gradient with `slots` packed checkpoints against the store-all gradient.
+void check_multilevel(const CollisionModel& model, const Schedule& s, long slots) {
+  auto merit = make_figure_of_merit("eq11", {1.0, 0.2});
+  GradientOptions all, ml;
+  all.parameters = ml.parameters = true;
+  all.checkpoint_every = 1;
+  ml.checkpoint_slots = slots;
+  const long n = s.collisions();
+  const GradientPlan plan = plan_gradient(model.dim(), n, ml);
+  ASSERT_EQ(plan.slots, std::min(slots, n - 1));
+  const LossEvaluation a = evaluate_loss(model, s, *merit, all),
+                       b = evaluate_loss(model, s, *merit, ml);
+  ASSERT_FALSE(a.checkpointed);
+  ASSERT_TRUE(b.checkpointed);
+  // The states held never exceed the slots, and the recomputation is the plan's (optimal)
+  // count exactly.
+  EXPECT_LE(b.slots_held, slots);
+  EXPECT_EQ(b.recomputed, plan.recomputed);
+  // Every state is recomputed by the same operations in the same order as the forward pass
+  // computed it (unpacking copies the numbers exactly), so the adjoint sees identical states:
+  // the gradients agree to rounding (in practice bit for bit); 1e-12 relative is the issue's.
+  constexpr double kTol = 1e-12;
+  double worst = 0;
+  auto cmp = [&](double x, double y) {
+    const double e = std::abs(x - y) / std::max(1.0, std::abs(x));
+    worst = std::max(worst, e);
+    EXPECT_LT(e, kTol) << x << " vs " << y;
+  };
+  cmp(a.merit.value, b.merit.value);
+  ASSERT_EQ(a.parameters.size(), b.parameters.size());
+  for (std::size_t i = 0; i < a.parameters.size(); ++i) cmp(a.parameters[i], b.parameters[i]);
+  ASSERT_EQ(a.batches.size(), b.batches.size());
+  for (std::size_t i = 0; i < a.batches.size(); ++i)
+    for (std::size_t j = 0; j < a.batches[i].size(); ++j) cmp(a.batches[i][j], b.batches[i][j]);
+  std::cout << model.spec().name << " n " << n << " slots " << slots << ": held "
+            << b.slots_held << ", recomputed " << b.recomputed << " collisions, max rel diff "
+            << worst << "\n";
+}
+
+}  // namespace
+
+TEST(MultiLevelCheckpointing, GivesTheStoreAllGradient) {
+  ModelConfig lossy("lossy", 16);
+  lossy.set("kappa_tau", 2e-2);
+  lossy.set("n_th", 0.2);
+  const auto lossy_model = lossy.make();
+  const Micromaser micromaser(0.7954, 24);
+  // Three batches, the middle one with its own g and c = 0 (the diagonal path).
+  Schedule three({{{0.3, 0.15}, 40, false}, {{0.0, 0.2}, 30, false}, {{0.45, 0.25}, 67, false}});
+  three.batches()[1].qubit.set_control(Micromaser::kControlG, 1.1);
+  std::vector<Qubit> q;
+  for (int k = 0; k < 300; ++k) q.push_back({0.31 + 0.1 * std::sin(0.1 * k), 0.145});
+  const Schedule per_collision = Schedule::per_collision(q);
+  const CollisionModel* models[] = {&micromaser, lossy_model.get()};
+  for (const CollisionModel* m : models)
+    for (long slots : {1L, 3L, 4L, 5L}) {
+      check_multilevel(*m, three, slots);
+      check_multilevel(*m, per_collision, slots);
+    }
+  check_multilevel(micromaser, Schedule({{{0.3, 0.15}, 2, false}}), 3);
+}
+
+TEST(MultiLevelCheckpointing, PlanFitsTheBudgetAtAnySize) {
+  GradientOptions o;  // the default 256 MiB
+  // N = 5000: a state is 8 (N+2)^2 bytes, 191 MiB; a packed slot 8 N(N+1)/2, 95 MiB.
+  GradientPlan p = plan_gradient(5000, 1000, o);
+  std::cout << "N 5000, n 1000: " << p.describe() << ", " << format_bytes(p.bytes) << "\n";
+  EXPECT_EQ(p.state_bytes, 8u * 5002 * 5002);
+  EXPECT_EQ(p.slots, 2);  // the four states exceed 256 MiB: two slots on top of them
+  EXPECT_TRUE(p.over_budget);
+  EXPECT_LE(p.bytes, o.memory_budget + 4 * p.state_bytes + 12 * 1001);
+  // N = 150, 10^6 collisions: the one-level plans need ~2 sqrt(n) = 2000 states (370 MiB).
+  p = plan_gradient(150, 1000000, o);
+  std::cout << "N 150, n 1e6: " << p.describe() << ", " << format_bytes(p.bytes) << "\n";
+  EXPECT_TRUE(p.multilevel);
+  EXPECT_GT(p.slots, 1000);
+  EXPECT_FALSE(p.over_budget);
+  EXPECT_LE(p.bytes, o.memory_budget);
+  EXPECT_LT(p.recompute_factor, 3.0);  // thousands of slots: each state recomputed ~twice
+  // Within budget the fast one-level plan is kept.
+  EXPECT_FALSE(plan_gradient(150, 1000, o).multilevel);
 }

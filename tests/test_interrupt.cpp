@@ -137,20 +137,21 @@ TEST(GradientPlan, FallsBackWithinTheBudget) {
   p = plan_gradient(150, 100000, o);
   EXPECT_FALSE(p.over_budget);
   EXPECT_LE(p.bytes, o.memory_budget);
-  // N = 5000 (a state is 200 MB) with 1000 collisions: the sparsest plan, one segment
-  // buffer of sqrt(n) states, still over 256 MiB, and it says so.
+  // N = 5000 (a state is 200 MB) with 1000 collisions: multi-level checkpointing, the four
+  // states it cannot do without (over 256 MiB, and it says so) and two packed slots.
   p = plan_gradient(5000, 1000, o);
   EXPECT_TRUE(p.over_budget);
   EXPECT_FALSE(p.pipeline);
-  EXPECT_EQ(p.stride, 32);
-  EXPECT_EQ(p.states, 32u + 32u + 4u);
+  EXPECT_TRUE(p.multilevel);
+  EXPECT_EQ(p.slots, 2);
+  EXPECT_EQ(p.states, 4u);
   EXPECT_NE(p.describe().find("fewest"), std::string::npos);
   // Whatever the plan, the gradient is the same.
   Micromaser m(kPaperCoupling, 30);
   auto merit = make_figure_of_merit("eq11", {1.0, 0.2});
   const LossEvaluation ref = evaluate_loss(m, two_batches(500), *merit);
   GradientOptions tight;
-  tight.memory_budget = 1;  // forces the one-buffer plan
+  tight.memory_budget = 1;  // forces multi-level checkpointing without a slot
   ASSERT_FALSE(plan_gradient(30, 500, tight).pipeline);
   const LossEvaluation low = evaluate_loss(m, two_batches(500), *merit, tight);
   // Same operations in the same order per collision: equal to rounding of the sums.

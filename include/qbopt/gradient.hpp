@@ -22,10 +22,17 @@ struct GradientOptions {
   // checkpoint_segment_bytes() (from the cache sizes; storing every state is slower, being
   // bound by memory bandwidth), and
   // sqrt(n/2) collisions long when the checkpoints and the two segment buffers would exceed
-  // `memory_budget`, so memory grows as sqrt(n) (10^5 collisions at N = 150: see README);
-  // still over: one segment buffer (no pipeline) and sqrt(n) collisions per segment, the
-  // fewest states this scheme can do with (see plan_gradient).
+  // `memory_budget`; still over: one segment buffer and sqrt(n) collisions per segment; still
+  // over: multi-level (binomial) checkpointing in as many packed slots as the budget holds
+  // (see plan_gradient), so the gradient never refuses for lack of checkpoint memory.
   long checkpoint_every = 0;
+  // > 0: multi-level checkpointing with exactly this many packed slots (tests, experiments);
+  // overrides checkpoint_every and the budget's choice.
+  long checkpoint_slots = 0;
+  // Bytes for everything the gradient holds: the four states it cannot do without (the
+  // forward pair r_k, r_k+1 and the adjoint pair Lambda_k, Lambda_k+1), E_k, and the
+  // checkpoints. When the four states alone exceed it, the checkpoints get the whole budget
+  // on top of them (the plan is then flagged over_budget).
   std::size_t memory_budget = std::size_t(256) << 20;
   // Recompute the next segment on a second core while the adjoint runs through this one.
   // Off by default: measured on a 2-vCPU Zen 5 VM, one core with L2-sized segments (32.6 ms
@@ -41,10 +48,19 @@ struct GradientOptions {
 struct GradientPlan {
   long stride = 1;          // collisions per checkpoint segment (1 = every state stored)
   bool pipeline = false;    // two segment buffers, recomputed on a second core
-  std::size_t states = 0;   // states held at once: checkpoints, segments, work and adjoint
-  std::size_t bytes = 0;    // their memory plus E_k and the batch index of every collision
-  bool over_budget = false; // even the sparsest plan exceeds memory_budget
+  // Multi-level (binomial, "revolve") checkpointing in `slots` packed slots of slot_bytes
+  // (0 slots: every state recomputed from r_0); stride is then unused. Otherwise one level
+  // of checkpoints every `stride` collisions.
+  bool multilevel = false;
+  long slots = 0;
+  std::size_t slot_bytes = 0;  // one packed slot: the lower triangle of N levels
+  std::size_t states = 0;      // full states held at once: checkpoints, segments, work, adjoint
+  std::size_t bytes = 0;       // all of it plus E_k and the batch index of every collision
+  bool over_budget = false;    // even the sparsest plan exceeds memory_budget
   std::size_t state_bytes = 0;
+  // Applications of the collision map in the backward pass (recomputation), in total.
+  long long recomputed = 0;
+  double recompute_factor = 0;  // recomputed / n
   // "68 states of 191 MiB (a checkpoint every 32 collisions, one segment buffer), ..."
   std::string describe() const;
 };
@@ -63,6 +79,10 @@ struct LossEvaluation {
   // their own value of it.
   std::vector<double> parameters;
   bool checkpointed = false;  // segments were recomputed
+  // Measured: applications of the collision map in the backward pass, and the most
+  // multi-level checkpoint slots held at once (0 for the one-level plans).
+  long long recomputed = 0;
+  long slots_held = 0;
 };
 
 // L(schedule) and dL/dparameters: forward through the collisions, then the adjoint
@@ -83,6 +103,13 @@ class LossEvaluator {
   std::vector<State> next_segment_;  // the previous segment, recomputed concurrently
   std::vector<int> batch_of_;        // batch index of each collision
 };
+
+// Fewest applications of the collision map that reverse l collisions from a stored state with
+// s free checkpoint slots, when reversing one collision needs only the state before it:
+// r l - C(s+r+1, r-1) with r the least such that C(s+r+1, r) >= l (l(l-1)/2 at s = 0).
+// Griewank & Walther, ACM TOMS 26 (2000) 19, Eq. (3), shifted by one slot for the pullback
+// (which does not rerun the step).
+long long reversal_cost(long l, long s);
 
 // Bytes of states per automatic checkpoint segment, from this machine's cache sizes. With the
 // two-core pipeline: a quarter of L3, within [4 MiB, 64 MiB] (16 MiB when unknown); on one

@@ -79,6 +79,10 @@ auto interruptible(F&& f, bool keep_result = false) {
 std::size_t budget(std::size_t max_memory) {
   return max_memory > 0 ? max_memory : available_memory();
 }
+// The gradient's checkpoint budget: max_memory, or (0) GradientOptions' default.
+std::size_t gradient_budget(std::size_t max_memory) {
+  return max_memory > 0 ? max_memory : GradientOptions{}.memory_budget;
+}
 
 // The state a run continues from (Python's initial=, the CLI's --initial): rho padded to nc
 // levels and checked by State::from_density_matrix; null (|0><0|) when rho is None.
@@ -254,9 +258,9 @@ PYBIND11_MODULE(_core, m) {
     o.gradient = gradient;
     o.parameters = parameters;
     o.initial = initial_state(initial, config.nc());
-    o.memory_budget = budget(max_memory);
+    o.memory_budget = gradient_budget(max_memory);
     const GradientPlan plan = plan_gradient(config.nc(), s.collisions(), o);
-    check_memory({plan.bytes, plan.describe()}, o.memory_budget, "max_memory");
+    check_memory({plan.bytes, plan.describe()}, budget(max_memory), "max_memory");
     const auto model = config.make();
     return interruptible([&](const StopHook& stop) {
       o.should_stop = stop;
@@ -324,11 +328,11 @@ PYBIND11_MODULE(_core, m) {
     st.free_controls = std::move(free_controls);
     for (auto& [k, v] : ranges) st.ranges[k] = v;
     st.validate();
-    st.memory_budget = budget(max_memory);
+    st.memory_budget = gradient_budget(max_memory);
     GradientOptions g;
     g.memory_budget = st.memory_budget;
     const GradientPlan plan = plan_gradient(config.nc(), s.collisions(), g);
-    check_memory({plan.bytes, plan.describe()}, g.memory_budget, "max_memory");
+    check_memory({plan.bytes, plan.describe()}, budget(max_memory), "max_memory");
     // callback(start, iteration, loss) after each iteration; False stops the run.
     IterationCallback cb;
     if (!callback.is_none())
