@@ -147,13 +147,25 @@ def _config(command: str, cfg: _core.ModelConfig, sched: _core.Schedule, **extra
     return out
 
 
+def _collisions(ks, sched, what: str) -> list:
+    """A list of collision counts k (integers in [0, n]), sorted and without repeats."""
+    if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+        raise ValueError(f"{what} {ks!r} must be a list of collision counts")
+    ks = [_integer(k, what) for k in ks]
+    if not ks:
+        raise ValueError(f"{what} is empty: give at least one collision count")
+    return list(_core.collision_indices(ks, sched.collisions(), what))
+
+
 def simulate(batches, g: float | None = None, nc: int = 150, samples: int = 50,
              model: str = "micromaser", params: dict | None = None, progress=None,
-             max_memory: int | None = None) -> dict:
+             max_memory: int | None = None, sampling: str = "log", at=None) -> dict:
     """Runs a charging schedule from |0><0|.
 
     Returns {"config", "trajectory": {"k", "energy", "ergotropy", "purity", "leakage"} (arrays at
-    `samples` log-spaced k, first and last collision included), "energy_all" (E_k for every
+    `samples` k spread by `sampling`: "log", log-spaced from the first to the last collision,
+    or "linear", evenly spaced from k = 0 (the initial state) to n; or exactly at the collision
+    counts of the list `at`, which replaces both), "energy_all" (E_k for every
     k = 0..n), "final": {"k", "energy", "ergotropy", "purity", "leakage", "populations"},
     "leakage"}. `progress(k, n)` is called every few thousand collisions; returning False stops
     the run there (the result then ends at k and has "interrupted": True). Ctrl-C raises
@@ -164,10 +176,12 @@ def simulate(batches, g: float | None = None, nc: int = 150, samples: int = 50,
     if _integer(samples, "samples") < 2:
         raise ValueError(f"samples must be >= 2, got {samples}")
     sched = _schedule(batches, cfg)
-    k, E, W, P, L, Eall, fin = _core.simulate(cfg, sched, int(samples), progress,
-                                              _bytes(max_memory))
+    ks = [] if at is None else _collisions(at, sched, "at")
+    k, E, W, P, L, Eall, fin, _ = _core.simulate(cfg, sched, int(samples), progress,
+                                                 _bytes(max_memory), str(sampling), ks)
+    sampled = {"at": ks} if ks else {"samples": samples, "sampling": sampling}
     out = {
-        "config": _config("simulate", cfg, sched, samples=samples),
+        "config": _config("simulate", cfg, sched, **sampled),
         "trajectory": {"k": np.asarray(k), "energy": np.asarray(E), "ergotropy": np.asarray(W),
                        "purity": np.asarray(P), "leakage": np.asarray(L)},
         "energy_all": np.asarray(Eall),
@@ -298,15 +312,18 @@ def wigner(rho, x, p=None) -> np.ndarray:
 
 
 def state(batches, g: float | None = None, nc: int = 150, wigner_grid=None,
-          model: str = "micromaser", params: dict | None = None) -> dict:
+          model: str = "micromaser", params: dict | None = None, states_at=None) -> dict:
     """The final battery state of a schedule.
 
     Returns {"config", "populations", "rho" (complex ndarray), "energy", "ergotropy", "purity",
     "leakage"[, "wigner": {"x", "p", "w"}]}; `wigner_grid` = (xmin, xmax, points).
+    `states_at` (collision counts k in [0, n]) adds "states": one dict of these keys and "k"
+    per requested k, in increasing k, from the same run (with "wigner" when `wigner_grid`).
     """
     cfg = _model(model, params, g, nc)
     sched = _schedule(batches, cfg)
-    k, *_, fin = _core.simulate(cfg, sched, 2)
+    keep = [] if states_at is None else _collisions(states_at, sched, "states_at")
+    k, *_, fin, kept = _core.simulate(cfg, sched, 2, states_at=keep)
     rho = np.asarray(fin.density_matrix())
     out = {"config": _config("state", cfg, sched), "k": int(k[-1]),
            "populations": np.asarray(_core.populations(fin)),
@@ -319,6 +336,18 @@ def state(batches, g: float | None = None, nc: int = 150, wigner_grid=None,
         xs = np.linspace(a, b, int(n))
         out["config"]["wigner"] = [a, b, n]
         out["wigner"] = {"x": xs, "p": xs, "w": wigner(rho, xs, xs)}
+    if keep:
+        out["config"]["states_at"] = keep
+        out["states"] = []
+        for kk, s in kept:
+            r = np.asarray(s.density_matrix())
+            e = {"k": int(kk), "populations": np.asarray(_core.populations(s)), "rho": r,
+                 "energy": _core.energy(s), "ergotropy": _core.ergotropy(s),
+                 "purity": _core.purity(s), "leakage": _core.leakage(s)}
+            if "wigner" in out:
+                xs = out["wigner"]["x"]
+                e["wigner"] = {"x": xs, "p": xs, "w": wigner(r, xs, xs)}
+            out["states"].append(e)
     return _check_leakage(out, cfg.nc)
 
 
