@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <qbopt/parameter.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@ std::string scalar_text(const toml::node& v, const std::string& key) {
   std::ostringstream s;
   s.precision(17);
   if (auto x = v.as_floating_point())
-    s << x->get();
+    s << format_number(x->get());  // the shortest text that reads back as the value
   else if (auto i = v.as_integer())
     s << i->get();
   else if (auto b = v.as_boolean())

@@ -86,7 +86,7 @@ MemoryEstimate states_memory(int N, long count) {
   const std::size_t NN = static_cast<std::size_t>(N) * static_cast<std::size_t>(N);
   const std::size_t per = State::bytes(N) + 2 * NN * (16 + 25);
   const std::size_t c = static_cast<std::size_t>(std::max(0L, count));
-  return {per * c, std::to_string(count) + " kept states of " + format_bytes(per) + " each"};
+  return {per * c, std::to_string(count) + " states kept and written (" + format_bytes(per) + " each)"};
 }
 
 MemoryEstimate wigner_memory(long nx, long np) {
