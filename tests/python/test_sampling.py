@@ -67,7 +67,7 @@ def test_states_at_equal_separate_runs(cli, tmp_path):
     ({"states_at": [-1]}, "states_at -1"),
     ({"states_at": []}, "states_at is empty"),
     ({"states_at": [2.5]}, "states_at 2.5"),
-    ({"states_at": "5"}, "states_at '5'"),
+    ({"states_at": "5"}, "states_at '5' must be a list"),
 ])
 def test_states_at_bad_input(kwargs, words):
     with pytest.raises(ValueError, match=words):
