@@ -220,8 +220,9 @@ struct SamplingFlags {
         "spacing of the --samples points: log (k from 1 to n, log-spaced) or linear (k from 0, "
         "the initial state, to n, evenly spaced); k = collisions done");
     at_option = app.add_option("--at", at_text,
-                               "sample exactly at these collision counts k (0 = the initial "
-                               "state .. n; sorted, repeats dropped) instead of --samples/--sampling")
+                               "sample exactly at these collision counts k (collisions, 0 = the "
+                               "initial state .. n; sorted, repeats dropped) instead of "
+                               "--samples/--sampling; default: none")
                     ->type_name("K1,K2,...");
   }
   // Checks the flags against the schedule's n collisions; throws std::invalid_argument naming
@@ -636,8 +637,9 @@ struct StateFlags {
         ->type_name("XMIN,XMAX,POINTS");
     states_at_option =
         app.add_option("--states-at", states_at_text,
-                       "also write the state after these collision counts k (0 = the initial "
-                       "state .. n; with --initial, k counts the new collisions), in one run")
+                       "also write the state after each of these collision counts k (collisions, "
+                       "0 = the initial state .. n; with --initial, new collisions), all from one "
+                       "run; each costs about 90 N^2 bytes (see --max-memory); default: none")
             ->type_name("K1,K2,...");
   }
   // The Wigner grid's points (empty without --wigner); throws naming --wigner and its value.
