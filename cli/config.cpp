@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <qbopt/parameter.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@ std::string scalar_text(const toml::node& v, const std::string& key) {
   std::ostringstream s;
   s.precision(17);
   if (auto x = v.as_floating_point())
-    s << x->get();
+    s << format_number(x->get());  // the shortest text that reads back as the value
   else if (auto i = v.as_integer())
     s << i->get();
   else if (auto b = v.as_boolean())
@@ -212,7 +213,13 @@ void apply_table(CLI::App& sub, const toml::table& tbl, const std::string& origi
       throw std::invalid_argument("config '" + path + "': key '" + std::string(k.str()) +
                                   "' must be true or false");
     std::vector<std::string> values;
-    if (const toml::array* arr = v.as_array()) {
+    const toml::array* arr = v.as_array();
+    if (arr && opt->get_expected_max() == 1) {
+      // A list option (--wigner, --g-range, --at, --states-at) takes one text: k1,k2,...
+      std::string text;
+      for (const auto& e : *arr) text += (text.empty() ? "" : ",") + scalar_text(e, key);
+      values.push_back(text);
+    } else if (arr) {
       for (const auto& e : *arr)
         values.push_back(key == "batch" ? batch_text(e) : scalar_text(e, key));
     } else {

@@ -3,6 +3,7 @@
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 #include <qbopt/models.hpp>
+#include <qbopt/observables.hpp>
 #include <qbopt/schedule.hpp>
 #include <qbopt/simulate.hpp>
 #include <qbopt/spectrum.hpp>
@@ -28,6 +29,31 @@ inline nlohmann::json samples_json(const std::vector<Sample>& samples) {
     t["leakage"].push_back(x.leakage);
   }
   return t;
+}
+
+// The complex density matrix as {"re": rows, "im": rows}, rho[m][n] = <m|rho|n> (the form
+// --initial reads back).
+inline nlohmann::json rho_json(const Eigen::MatrixXcd& rho) {
+  nlohmann::json re = nlohmann::json::array(), im = nlohmann::json::array();
+  for (int m = 0; m < rho.rows(); ++m) {
+    std::vector<double> a(rho.cols()), b(rho.cols());
+    for (int n = 0; n < rho.cols(); ++n) a[n] = rho(m, n).real(), b[n] = rho(m, n).imag();
+    re.push_back(a), im.push_back(b);
+  }
+  return {{"re", re}, {"im", im}};
+}
+
+// One state of `qbopt state` after k collisions: {"k", "populations", "rho": {"re", "im"},
+// "energy", "ergotropy", "purity", "leakage"} (the top level of its output, and each entry
+// of its "states" with --states-at).
+inline nlohmann::json state_json(const State& s, long k) {
+  return {{"k", k},
+          {"populations", populations(s)},
+          {"rho", rho_json(s.density_matrix())},
+          {"energy", energy(s)},
+          {"ergotropy", ergotropy(s)},
+          {"purity", purity(s)},
+          {"leakage", leakage(s)}};
 }
 
 // {"name", then every global parameter (choices by their word)}.

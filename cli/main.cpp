@@ -205,12 +205,74 @@ void check_samples(int samples) {
     throw std::invalid_argument("--samples must be >= 2, got " + std::to_string(samples));
 }
 
-// The simulate command's result (its --out JSON document), after c.finish().
-json simulate_json(const Common& c, int samples, const RunContext& ctx) {
-  c.check(simulate_memory(c.nc, c.schedule.collisions()), "simulate");
+// The collision counts of a list flag (--at, --states-at), sorted, without repeats, each
+// checked against the schedule's n collisions; throws naming the flag and the value.
+std::vector<long> collision_list(const std::string& text, const std::string& flag, long n) {
+  return collision_indices(integer_list(text, flag), n, flag);
+}
+
+// simulate's sample points: --samples points spread by --sampling, or exactly --at.
+struct SamplingFlags {
+  int samples = SimulateOptions{}.samples;
+  std::string sampling = to_string(SimulateOptions{}.spacing);
+  std::string at_text;
+  CLI::Option *samples_option = nullptr, *sampling_option = nullptr, *at_option = nullptr;
+  std::vector<long> at;  // after finish(): sorted, unique, in [0, n]
+
+  void add_to(CLI::App& app) {
+    samples_option =
+        app.add_option("--samples", samples, "number of sample points (>= 2), spread by --sampling");
+    sampling_option = app.add_option(
+        "--sampling", sampling,
+        "spacing of the --samples points: log (k from 1 to n, log-spaced) or linear (k from 0, "
+        "the initial state, to n, evenly spaced); k = collisions done");
+    at_option = app.add_option("--at", at_text,
+                               "sample exactly at these collision counts k (collisions, 0 = the "
+                               "initial state .. n; sorted, repeats dropped) instead of "
+                               "--samples/--sampling; default: none")
+                    ->type_name("K1,K2,...");
+  }
+  // Checks the flags against the schedule's n collisions; throws std::invalid_argument naming
+  // the flag and its value.
+  void finish(long n) {
+    at.clear();
+    if (at_option->count() > 0) {
+      if (samples_option->count() > 0 || sampling_option->count() > 0)
+        throw std::invalid_argument("--at '" + at_text +
+                                    "' gives the sample points: drop --samples and --sampling");
+      at = collision_list(at_text, "--at", n);
+      return;
+    }
+    check_samples(samples);
+    spacing_from_name(sampling, "--sampling");
+  }
+  // Upper bound on the number of samples of a run of n collisions.
+  long count(long n) const {
+    return at_option->count() > 0 ? static_cast<long>(at.size()) : std::min<long>(samples, n + 1);
+  }
+  void to(SimulateOptions& o) const {
+    o.samples = samples;
+    o.spacing = spacing_from_name(sampling, "--sampling");
+    o.at = at;
+  }
+  // The config records what reproduces the sample points: "at", or "samples" and "sampling".
+  void to(json& cfg) const {
+    if (!at.empty()) {
+      cfg["at"] = at;
+    } else {
+      cfg["samples"] = samples;
+      cfg["sampling"] = sampling;
+    }
+  }
+};
+
+// The simulate command's result (its --out JSON document), after c.finish() and sf.finish().
+json simulate_json(const Common& c, const SamplingFlags& sf, const RunContext& ctx) {
+  const long n = c.schedule.collisions();
+  c.check(simulate_memory(c.nc, n, sf.count(n)), "simulate");
   const auto model = c.config.make();
   SimulateOptions opt;
-  opt.samples = samples;
+  sf.to(opt);
   opt.progress = ctx.quiet ? [](long, long) { return !interrupted(); } : progress_reporter("simulate");
   const auto t0 = std::chrono::steady_clock::now();
   Trajectory tr = c.initial ? simulate(*model, c.schedule, *c.initial, opt)
@@ -219,7 +281,7 @@ json simulate_json(const Common& c, int samples, const RunContext& ctx) {
   const long done = static_cast<long>(tr.energy.size()) - 1;
   const State& s = tr.final_state;
   json cfg = c.config_json("simulate");
-  cfg["samples"] = samples;
+  sf.to(cfg);
   json out = {{"config", cfg},
               {"trajectory", samples_json(tr.samples)},
               {"final",
@@ -234,9 +296,9 @@ json simulate_json(const Common& c, int samples, const RunContext& ctx) {
   return out;
 }
 
-int run_simulate(Common& c, int samples) {
+int run_simulate(Common& c, SamplingFlags& sf) {
   c.finish();
-  check_samples(samples);
+  sf.finish(c.schedule.collisions());
   const std::string ext = extension(c.out);
   std::unique_ptr<AtomicFile> file;
   if (!c.out.empty()) {
@@ -244,7 +306,7 @@ int run_simulate(Common& c, int samples) {
       throw std::invalid_argument("--out '" + c.out + "' must end in .json or .csv");
     file = std::make_unique<AtomicFile>(c.out);  // fails now, before the run, if unwritable
   }
-  json out = simulate_json(c, samples, {});
+  json out = simulate_json(c, sf, {});
   const json& t = out["trajectory"];
   const std::size_t rows = t["k"].size();
   const bool partial = out.contains("interrupted");
@@ -399,8 +461,13 @@ struct OptOpts {
   double epsilon = OptimizeSettings{}.epsilon;
   std::string free_g;  // "", "global" or "batch"
   CLI::Option* free_g_option = nullptr;
-  std::vector<double> g_range{OptimizeSettings{}.ranges.at("g").first,
-                              OptimizeSettings{}.ranges.at("g").second};
+  // --g-range as typed (parsed by g_range()); its default is OptimizeSettings' range of g.
+  std::string g_range_text = [] {
+    const auto [lo, hi] = OptimizeSettings{}.ranges.at("g");
+    std::ostringstream s;
+    s << lo << ',' << hi;
+    return s.str();
+  }();
   bool progress = false;
   bool path = false;  // write the best start's iterates ("path")
   int threads = OptimizeSettings{}.threads;  // cores for the starts: 0 = all
@@ -413,9 +480,8 @@ struct OptOpts {
                                    "optimize the coupling too: the model's g (no value, or "
                                    "'global'), or each free batch's own g ('batch')")
                         ->expected(0, 1);
-    app.add_option("--g-range", g_range, "search range of a free g: min,max (rad)")
-        ->delimiter(',')
-        ->expected(2);
+    app.add_option("--g-range", g_range_text, "search range of a free g: min,max (rad)")
+        ->type_name("MIN,MAX");
     app.add_option("--threads", threads,
                    "cores on which the starts run in parallel (0 = all; 1 = one core, no "
                    "pipelined gradient)")
@@ -425,6 +491,20 @@ struct OptOpts {
     app.add_flag("--path", path,
                  "also write \"path\": the free slots' values at each iteration of the best "
                  "start (the optimizer's path over a loss landscape)");
+  }
+  // The two numbers of --g-range; throws naming the flag and its value.
+  std::vector<double> g_range() const {
+    std::vector<double> r = number_list(g_range_text, "--g-range");
+    if (r.size() != 2)
+      throw std::invalid_argument("--g-range '" + g_range_text + "' must be two numbers min,max");
+    OptimizeSettings check;  // the library's check of a range, naming the flag
+    check.ranges["g"] = {r[0], r[1]};
+    try {
+      check.validate();
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("--g-range '" + g_range_text + "': " + e.what());
+    }
+    return r;
   }
   // "none", "global" or "batch"; throws on anything else.
   std::string free_g_mode() const {
@@ -446,7 +526,8 @@ OptimizeSettings optimize_settings(const OptOpts& oo) {
   const std::string mode = oo.free_g_mode();
   if (mode == "global") st.free_parameters.push_back("g");
   if (mode == "batch") st.free_controls.push_back("g");
-  st.ranges["g"] = {oo.g_range.at(0), oo.g_range.at(1)};
+  const std::vector<double> range = oo.g_range();
+  st.ranges["g"] = {range[0], range[1]};
   st.should_stop = stop_hook();
   st.record_path = oo.path;
   st.validate();
@@ -483,7 +564,7 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
   cfg["max_iterations"] = oo.max_iterations;
   cfg["epsilon"] = oo.epsilon;
   cfg["free_g"] = mode;
-  if (mode != "none") cfg["g_range"] = oo.g_range;
+  if (mode != "none") cfg["g_range"] = oo.g_range();
   if (oo.path) cfg["path"] = true;
   json starts = json::array();
   for (const auto& s : r.starts) {
@@ -565,62 +646,108 @@ int run_optimize(Common& c, const LossOpts& lo, const OptOpts& oo) {
   return leak_rc;
 }
 
-int run_state(Common& c, const std::vector<double>& grid) {
-  c.finish();
-  auto file = open_json_out(c.out);
-  std::vector<double> xs;
-  if (!grid.empty()) {
-    if (grid.size() != 3 || !std::isfinite(grid[0]) || !std::isfinite(grid[1]) ||
-        grid[0] >= grid[1] || grid[2] < 2 || grid[2] != std::floor(grid[2]) || grid[2] > 4001) {
-      std::string text;
-      for (double v : grid) text += (text.empty() ? "" : ",") + format_number(v);
-      // Appended piecewise: GCC 12 reports a false -Wrestrict on "literal" + std::string here.
-      std::string msg = "--wigner '";
-      msg += text;
-      msg += "' must be xmin,xmax,points with xmin < xmax and 2 <= points <= 4001";
-      throw std::invalid_argument(msg);
-    }
-    xs = linspace(grid[0], grid[1], static_cast<int>(grid[2]));
+// state's options besides the common ones.
+struct StateFlags {
+  std::string wigner_text;     // --wigner xmin,xmax,points
+  std::string states_at_text;  // --states-at k1,k2,...
+  CLI::Option *wigner_option = nullptr, *states_at_option = nullptr;
+
+  void add_to(CLI::App& app) {
+    wigner_option = app.add_option("--wigner", wigner_text,
+                   "Wigner grid xmin,xmax,points (x and p alike, dimensionless quadratures; "
+                   "2 <= points <= 4001), of the final state and of each --states-at state")
+        ->type_name("XMIN,XMAX,POINTS");
+    states_at_option =
+        app.add_option("--states-at", states_at_text,
+                       "also write the state after each of these collision counts k (collisions, "
+                       "0 = the initial state .. n; with --initial, new collisions), all from one "
+                       "run; each costs about 90 N^2 bytes (see --max-memory); default: none")
+            ->type_name("K1,K2,...");
   }
-  MemoryEstimate need = simulate_memory(c.nc, c.schedule.collisions());
+  // The Wigner grid's points (empty without --wigner); throws naming --wigner and its value.
+  std::vector<double> wigner_xs() const {
+    if (wigner_option->count() == 0) return {};
+    const std::vector<double> grid = number_list(wigner_text, "--wigner");
+    if (grid.size() != 3 || !std::isfinite(grid[0]) || !std::isfinite(grid[1]) ||
+        grid[0] >= grid[1] || grid[2] < 2 ||
+        grid[2] != std::floor(grid[2]) || grid[2] > 4001)
+      throw std::invalid_argument("--wigner '" + wigner_text +
+                                  "' must be xmin,xmax,points with xmin < xmax and 2 <= points "
+                                  "<= 4001");
+    return linspace(grid[0], grid[1], static_cast<int>(grid[2]));
+  }
+  std::vector<long> states_at(long n) const {
+    if (states_at_option->count() == 0) return {};
+    return collision_list(states_at_text, "--states-at", n);
+  }
+};
+
+int run_state(Common& c, const StateFlags& sf) {
+  c.finish();
+  const long n = c.schedule.collisions();
+  const std::vector<double> xs = sf.wigner_xs();
+  const std::vector<long> keep = sf.states_at(n);
+  auto file = open_json_out(c.out);
+  // The run, the final state and the kept ones as JSON, and a Wigner grid for each.
+  const long written = static_cast<long>(keep.size()) + 1;
+  MemoryEstimate need = simulate_memory(c.nc, n);
+  const MemoryEstimate st = states_memory(c.nc, written);
+  need = {need.bytes + st.bytes, need.what + ", " + st.what};
   if (!xs.empty()) {
     const MemoryEstimate w = wigner_memory(static_cast<long>(xs.size()), static_cast<long>(xs.size()));
-    need = {need.bytes + w.bytes, need.what + ", and a " + w.what};
+    need = {need.bytes + w.bytes * static_cast<std::size_t>(written),
+            need.what + ", and " + std::to_string(written) + " x a " + w.what};
   }
   c.check(need, "state");
   const auto model = c.config.make();
   SimulateOptions so;
   so.samples = 2;
+  so.states_at = keep;
   so.progress = progress_reporter("state");
   const Trajectory t =
       c.initial ? simulate(*model, c.schedule, *c.initial, so) : simulate(*model, c.schedule, so);
   const State& s = t.final_state;
-  const Eigen::MatrixXcd rho = s.density_matrix();
-  json re = json::array(), im = json::array();
-  for (int m = 0; m < rho.rows(); ++m) {
-    std::vector<double> a(rho.cols()), b(rho.cols());
-    for (int n = 0; n < rho.cols(); ++n) a[n] = rho(m, n).real(), b[n] = rho(m, n).imag();
-    re.push_back(a), im.push_back(b);
-  }
-  json out = {{"config", c.config_json("state")},     {"populations", populations(s)},
-              {"rho", {{"re", re}, {"im", im}}}, {"energy", energy(s)},
-              {"ergotropy", ergotropy(s)},       {"purity", purity(s)},
-              {"leakage", leakage(s)},           {"k", t.energy.size() - 1}};
-  const bool partial = static_cast<long>(t.energy.size()) - 1 < c.schedule.collisions();
+  const long done = static_cast<long>(t.energy.size()) - 1;
+  json out = state_json(s, done);
+  out["config"] = c.config_json("state");
+  const bool partial = done < n;
   if (partial) out["interrupted"] = true;
-  std::printf("state after %zu collisions: E %.6f  W %.6f  P %.6f  leakage %.3e%s\n",
-              t.energy.size() - 1, energy(s), ergotropy(s), purity(s), leakage(s),
-              partial ? " (interrupted: partial state)" : "");
+  auto print = [](const State& x, long k, const char* note) {
+    std::printf("state after %ld collisions: E %.6f  W %.6f  P %.6f  leakage %.3e%s\n", k,
+                energy(x), ergotropy(x), purity(x), leakage(x), note);
+  };
+  if (!keep.empty()) {
+    out["config"]["states_at"] = keep;
+    out["states"] = json::array();
+    for (const Snapshot& x : t.states) {
+      out["states"].push_back(state_json(x.state, x.k));
+      print(x.state, x.k, "");
+    }
+  }
+  print(s, done, partial ? " (interrupted: partial state)" : "");
   bool wigner_stopped = false;
   if (!xs.empty() && !partial) {
+    // As given (xmin, xmax, points), to be read back.
+    out["config"]["wigner"] = number_list(sf.wigner_text, "--wigner");
+    const json grid = {{"x", xs}, {"p", xs}};
     try {
-      const Eigen::MatrixXd w = wigner(rho, xs, xs, stop_hook());
-      out["config"]["wigner"] = grid;
-      out["wigner"] = {{"x", xs}, {"p", xs}, {"w", rows_json(w)}};
+      // The final state's first, then each kept state's: an interruption keeps those done.
+      out["wigner"] = grid;
+      out["wigner"]["w"] = rows_json(wigner(s.density_matrix(), xs, xs, stop_hook()));
+      for (std::size_t i = 0; i < t.states.size(); ++i) {
+        json& e = out["states"][i];
+        e["wigner"] = grid;
+        e["wigner"]["w"] = rows_json(wigner(t.states[i].state.density_matrix(), xs, xs, stop_hook()));
+      }
     } catch (const Interrupted&) {
-      // The state is complete: write it, without the Wigner function, marked interrupted.
+      // The states are complete: write them, without the unfinished Wigner function, marked
+      // interrupted.
       wigner_stopped = true;
       out["interrupted"] = true;
+      if (!out["wigner"].contains("w")) out.erase("wigner");
+      if (out.contains("states"))
+        for (json& e : out["states"])
+          if (e.contains("wigner") && !e["wigner"].contains("w")) e.erase("wigner");
     }
   }
   if (file) {
@@ -687,7 +814,7 @@ void add_config_option(CLI::App& sub, std::string& path) {
 // `app`: the command line and sweep tasks go through the same options, checks and code.
 struct TaskCommands {
   Common sim_c;
-  int samples = SimulateOptions{}.samples;
+  SamplingFlags sampling;
   std::string sim_config;
   CLI::App* sim;
 
@@ -712,7 +839,7 @@ struct TaskCommands {
   explicit TaskCommands(CLI::App& app) {
     sim = app.add_subcommand("simulate", "run a charging schedule and record E, W, P, leakage");
     sim_c.add_to(*sim, "ending in .json (full result) or .csv (the samples)");
-    sim->add_option("--samples", samples, "number of log-spaced sample points (>= 2)");
+    sampling.add_to(*sim);
     add_config_option(*sim, sim_config);
 
     loss = app.add_subcommand(
@@ -762,7 +889,7 @@ struct TaskCommands {
   void check(const std::string& command) {
     if (command == "simulate") {
       sim_c.finish();
-      check_samples(samples);
+      sampling.finish(sim_c.schedule.collisions());
     } else if (command == "loss") {
       loss_c.finish();
       make_loss(loss_o.loss, loss_o.settings());
@@ -775,7 +902,7 @@ struct TaskCommands {
     }
   }
   json compute(const std::string& command, const RunContext& ctx) {
-    if (command == "simulate") return simulate_json(sim_c, samples, ctx);
+    if (command == "simulate") return simulate_json(sim_c, sampling, ctx);
     if (command == "loss") return loss_json(loss_c, loss_o, with_gradient, ctx);
     if (command == "spectrum") return spectrum_document(spec_o, compute_spectrum(spec_o));
     return optimize_json(opt_c, opt_l, opt_o, ctx);
@@ -829,14 +956,12 @@ int run_main(int argc, char** argv) {
   CLI::App *sim = tc.sim, *loss = tc.loss, *opt = tc.opt, *spec = tc.spec;
 
   Common st_c;
-  std::vector<double> wigner_grid;
+  StateFlags st_f;
   std::string st_config;
-  auto* st =
-      app.add_subcommand("state", "final state of a schedule: populations, rho, Wigner function");
+  auto* st = app.add_subcommand(
+      "state", "final state of a schedule (and intermediate ones): populations, rho, Wigner function");
   st_c.add_to(*st, "ending in .json");
-  st->add_option("--wigner", wigner_grid,
-                 "Wigner grid xmin,xmax,points (x and p alike, dimensionless quadratures)")
-      ->delimiter(',');
+  st_f.add_to(*st);
   add_config_option(*st, st_config);
 
   SweepOptions sweep_o;
@@ -894,10 +1019,10 @@ int run_main(int argc, char** argv) {
     if (*opt && !tc.opt_config.empty()) apply_config(*opt, tc.opt_config);
     if (*st && !st_config.empty()) apply_config(*st, st_config);
     if (*spec && !tc.spec_config.empty()) apply_config(*spec, tc.spec_config);
-    if (*sim) return run_simulate(tc.sim_c, tc.samples);
+    if (*sim) return run_simulate(tc.sim_c, tc.sampling);
     if (*loss) return run_loss(tc.loss_c, tc.loss_o, tc.with_gradient);
     if (*opt) return run_optimize(tc.opt_c, tc.opt_l, tc.opt_o);
-    if (*st) return run_state(st_c, wigner_grid);
+    if (*st) return run_state(st_c, st_f);
     if (*rep) return run_reproduce(rep_o);
     if (*sweep) {
       if (sweep_o.out.empty() && !sweep_o.list)

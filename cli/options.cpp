@@ -35,6 +35,38 @@ std::string integer_error(const std::string& text) {
   return "";
 }
 
+// A decimal number (parse_number's rules), nothing else; "" naming the problem when it is.
+std::string number_error(const std::string& text) {
+  try {
+    parse_number(text, "value");
+    return "";
+  } catch (const std::invalid_argument& e) {
+    return std::string(e.what()).substr(6);  // without "value "
+  }
+}
+
+// The comma-separated entries of `text`, each passed to `check` (which returns "" or the
+// problem); throws "FLAG 'TEXT': PROBLEM".
+std::vector<std::string> list_entries(const std::string& text, const std::string& flag,
+                                      const std::function<std::string(const std::string&)>& check) {
+  auto fail = [&](const std::string& why) {
+    return std::invalid_argument(flag + " '" + text + "': " + why);
+  };
+  if (trim(text).empty()) throw fail("the list is empty");
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = text.find(',', start);
+    const std::string e = text.substr(start, comma == std::string::npos ? std::string::npos
+                                                                         : comma - start);
+    if (trim(e).empty()) throw fail("entry " + std::to_string(out.size() + 1) + " is empty");
+    if (const std::string why = check(e); !why.empty()) throw fail(why);
+    out.push_back(e);
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
 int edit_distance(const std::string& a, const std::string& b) {
   std::vector<int> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int>(j);
@@ -51,16 +83,7 @@ int edit_distance(const std::string& a, const std::string& b) {
 }
 
 void check_options_of(CLI::App& app) {
-  const CLI::Validator real(
-      [](std::string& s) {
-        try {
-          parse_number(s, "value");
-          return std::string();
-        } catch (const std::invalid_argument& e) {
-          return std::string(e.what()).substr(6);  // without "value "
-        }
-      },
-      "", "number");
+  const CLI::Validator real([](std::string& s) { return number_error(s); }, "", "number");
   const CLI::Validator integer([](std::string& s) { return integer_error<long long>(s); }, "",
                                "integer");
   const CLI::Validator natural(
@@ -82,6 +105,19 @@ void check_options_of(CLI::App& app) {
 }  // namespace
 
 void check_numeric_options(CLI::App& app) { check_options_of(app); }
+
+std::vector<double> number_list(const std::string& text, const std::string& flag) {
+  std::vector<double> v;
+  for (const auto& e : list_entries(text, flag, number_error)) v.push_back(parse_number(e, flag));
+  return v;
+}
+
+std::vector<long> integer_list(const std::string& text, const std::string& flag) {
+  std::vector<long> v;
+  for (const auto& e : list_entries(text, flag, integer_error<long long>))
+    v.push_back(static_cast<long>(std::stoll(trim(e))));
+  return v;
+}
 
 std::string did_you_mean(CLI::App& app, const std::vector<std::string>& args) {
   CLI::App* sub = &app;

@@ -7,6 +7,7 @@
 #include <qbopt/memory.hpp>
 #include <qbopt/parameter.hpp>
 #include <qbopt/schedule.hpp>
+#include <qbopt/simulate.hpp>
 #include <qbopt/state.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -66,12 +67,26 @@ std::size_t parse_bytes(const std::string& text, const std::string& what) {
   return static_cast<std::size_t>(v * scale);
 }
 
-MemoryEstimate simulate_memory(int N, long n) {
+MemoryEstimate simulate_memory(int N, long n, long samples) {
   const std::size_t states = 2 * State::bytes(N) + 16 * static_cast<std::size_t>(N) * N;
   const std::size_t traj = sizeof(double) * static_cast<std::size_t>(n + 1);
-  return {states + traj, "2 states of " + format_bytes(State::bytes(N)) + ", rho, and " +
-                             format_bytes(traj) + " of E_k for " + std::to_string(n) +
-                             " collisions"};
+  // A Sample, and its 5 numbers as JSON values (16 bytes) with ~25 characters of text each.
+  const std::size_t per_sample = sizeof(Sample) + 5 * (16 + 25);
+  const std::size_t samp = per_sample * static_cast<std::size_t>(std::max(0L, samples));
+  std::string what = "2 states of " + format_bytes(State::bytes(N)) + ", rho, and " +
+                     format_bytes(traj) + " of E_k for " + std::to_string(n) + " collisions";
+  if (samples > 0)
+    what += ", " + std::to_string(samples) + " samples (" + format_bytes(samp) + ")";
+  return {states + traj + samp, what};
+}
+
+MemoryEstimate states_memory(int N, long count) {
+  // The kept state, and rho's 2 N^2 numbers as JSON values (16 bytes) with ~25 characters of
+  // text each (the document is built, then written).
+  const std::size_t NN = static_cast<std::size_t>(N) * static_cast<std::size_t>(N);
+  const std::size_t per = State::bytes(N) + 2 * NN * (16 + 25);
+  const std::size_t c = static_cast<std::size_t>(std::max(0L, count));
+  return {per * c, std::to_string(count) + " states kept and written (" + format_bytes(per) + " each)"};
 }
 
 MemoryEstimate wigner_memory(long nx, long np) {

@@ -69,7 +69,13 @@ void ModelConfig::set_assignment(const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw std::invalid_argument("--param '" + assignment + "' must be NAME=VALUE");
-  set_text(assignment.substr(0, eq), assignment.substr(eq + 1));
+  if (assignment.find_first_not_of(" \t", eq + 1) == std::string::npos)
+    throw std::invalid_argument("--param '" + assignment + "': missing value after '='");
+  try {
+    set_text(assignment.substr(0, eq), assignment.substr(eq + 1));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("--param '" + assignment + "': " + e.what());
+  }
 }
 
 std::unique_ptr<CollisionModel> ModelConfig::make() const { return make(values_); }

@@ -218,7 +218,7 @@ EOF
   empty_lambda) cmd=loss bad "--lambda: ''" "${ok_batch[@]}" --lambda "" --out "$out" ;;
   empty_nc) bad "--nc: ''" --nc "" "${ok_batch[@]}" --out "$out" ;;
   reproduce_empty_sigma) cmd=reproduce bad "--sigma: ''" --sigma "" --out "$dir/r" ;;
-  empty_param) bad "kappa_tau ''" --model lossy --param kappa_tau= "${ok_batch[@]}" --out "$out" ;;
+  empty_param) bad "--param 'kappa_tau=': missing value after '='" --model lossy --param kappa_tau= "${ok_batch[@]}" --out "$out" ;;
   toml_empty_g)
     printf 'g = ""\nbatch = ["0.3,0.1,10"]\n' >"$logs/e.toml"
     bad "key 'g'" "$logs/e.toml" --out "$out"
@@ -599,6 +599,122 @@ for d in (a, b):
 assert len(a["starts"]) == 4 and a["starts"][0]["initial"] == [0.4, 0.2], a["starts"][0]
 assert a == b, "1 and 2 threads differ"
 print("same best loss", a["loss"], "from", [s["initial"] for s in a["starts"]])
+EOF2
+    ;;
+  # List flags (--g-range, --wigner, --at, --states-at) and sampling: flag and value named.
+  g_range_trailing_comma) cmd=optimize bad "--g-range '0.1,': entry 2 is empty" "${ok_batch[@]}" --free-g --g-range 0.1, --out "$out" ;;
+  g_range_reversed) cmd=optimize bad "--g-range '2,1'" "${ok_batch[@]}" --free-g --g-range 2,1 --out "$out" ;;
+  sweep_g_range_trailing_comma)
+    printf 'command = "optimize"\nbatch = ["0.3,0.1,10"]\nfree_g = true\ng_range = "0.1,"\n' >"$logs/s.toml"
+    cmd=sweep bad "--g-range '0.1,': entry 2 is empty" "$logs/s.toml" --out "$dir/r.jsonl"
+    ;;
+  wigner_empty_entry) cmd=state bad "--wigner '3,,10': entry 2 is empty" "${ok_batch[@]}" --wigner 3,,10 --out "$out" ;;
+  wigner_empty) cmd=state bad "--wigner '': the list is empty" "${ok_batch[@]}" --wigner "" --out "$out" ;;
+  param_word_names_flag) cmd=state bad "--param 'kappa_tau=fast'" --model lossy --param kappa_tau=fast "${ok_batch[@]}" --out "$out" ;;
+  states_at_empty_entry) cmd=state bad "--states-at '5,,7': entry 2 is empty" "${ok_batch[@]}" --states-at 5,,7 --out "$out" ;;
+  states_at_negative) cmd=state bad "--states-at -1: a collision count cannot be negative" "${ok_batch[@]}" --states-at -1 --out "$out" ;;
+  states_at_beyond_n) cmd=state bad "--states-at 11: beyond the schedule's 10 collisions" "${ok_batch[@]}" --states-at 3,11 --out "$out" ;;
+  states_at_empty) cmd=state bad "--states-at '': the list is empty" "${ok_batch[@]}" --states-at "" --out "$out" ;;
+  states_at_word) cmd=state bad "--states-at '2,x': 'x' is not an integer" "${ok_batch[@]}" --states-at 2,x --out "$out" ;;
+  states_at_toml_empty)
+    printf 'batch = ["0.3,0.1,10"]\nstates_at = []\n' >"$logs/s.toml"
+    cmd=state bad "--states-at '': the list is empty" "$logs/s.toml" --out "$out"
+    ;;
+  states_at_memory)
+    # 1001 states of N = 1000 (86 MiB each as JSON): refused before the run by the estimate.
+    cmd=state bad "1002 states kept and written" --nc 1000 --batch 0.3,0.1,1000 --states-at "$(seq -s, 0 1000)" --max-memory 1G --out "$out"
+    ;;
+  at_word) bad "--at 'abc': 'abc' is not an integer" "${ok_batch[@]}" --at abc --out "$out" ;;
+  at_empty) bad "--at '': the list is empty" "${ok_batch[@]}" --at "" --out "$out" ;;
+  at_beyond_n) bad "--at 11: beyond the schedule's 10 collisions" "${ok_batch[@]}" --at 0,11 --out "$out" ;;
+  at_huge_entry) bad "--at '99999999999999999999': '99999999999999999999' is out of the range" "${ok_batch[@]}" --at 99999999999999999999 --out "$out" ;;
+  at_with_samples) bad "--at '3' gives the sample points" "${ok_batch[@]}" --at 3 --samples 5 --out "$out" ;;
+  sampling_unknown) bad "--sampling 'lin' must be log or linear" "${ok_batch[@]}" --sampling lin --out "$out" ;;
+  samples_huge_memory)
+    # 10^8 linear samples of 10^8 collisions: refused by the estimate, not allocated.
+    bad "100000001 samples" --batch 0.4,0.17,100000000 --sampling linear --samples 2000000000 --max-memory 1G --out "$out"
+    ;;
+  states_at_json)
+    # One run with --states-at 20,5,0,5 (and a Wigner grid) against separate runs of 5 and 20
+    # collisions; then --initial: k counts the new collisions.
+    run state --nc 30 --batch 0.3,0.15,10 --batch 0.5,0.2,10 --states-at 20,5,0,5 --wigner -3,3,5 --out s.json
+    [ "$rc" -eq 0 ] || fail "state --states-at: exit code $rc"
+    run state --nc 30 --batch 0.3,0.15,5 --wigner -3,3,5 --out s5.json
+    [ "$rc" -eq 0 ] || fail "state of 5 collisions: exit code $rc"
+    run state --nc 30 --batch 0.3,0.15,10 --batch 0.5,0.2,10 --out s20.json
+    [ "$rc" -eq 0 ] || fail "state of 20 collisions: exit code $rc"
+    printf 'nc = 30\nbatch = ["0.5,0.2,10"]\nstates_at = [3]\n' >c.toml
+    run state c.toml --initial s5.json --out i.json
+    [ "$rc" -eq 0 ] || fail "state --initial with states_at in TOML: exit code $rc"
+    run state --nc 30 --batch 0.5,0.2,3 --initial s5.json --out i3.json
+    [ "$rc" -eq 0 ] || fail "state --initial, 3 collisions: exit code $rc"
+    run state --nc 30 --batch 0.3,0.15,10 --out plain.json
+    [ "$rc" -eq 0 ] || fail "state without --states-at: exit code $rc"
+    "$python" - <<'EOF2' || fail "states JSON check failed"
+import json
+d, s5, s20, i, i3, plain = (json.load(open(f)) for f in
+                            ("s.json", "s5.json", "s20.json", "i.json", "i3.json", "plain.json"))
+keys = {"k", "populations", "rho", "energy", "ergotropy", "purity", "leakage"}
+# Without the flag the layout is unchanged: no "states", no "states_at".
+assert "states" not in plain and "states_at" not in plain["config"], sorted(plain)
+assert set(plain) == keys | {"config"}, sorted(plain)
+assert d["config"]["states_at"] == [0, 5, 20], d["config"]
+st = d["states"]
+assert [e["k"] for e in st] == [0, 5, 20], [e["k"] for e in st]
+assert all(set(e) == keys | {"wigner"} for e in st), [sorted(e) for e in st]
+assert d["k"] == 20 and set(d) == keys | {"config", "states", "wigner"}, sorted(d)
+def diff(a, b):
+    return max(max(abs(x - y) for ra, rb in zip(a["rho"][p], b["rho"][p]) for x, y in zip(ra, rb))
+               for p in ("re", "im"))
+# The same collisions in the same order, printed with 17 digits (exact round trip): the kept
+# states equal separate runs to rounding, which is none; 1e-13 allows ~1e-16 per collision.
+SAME_RUN_TOL = 1e-13
+errs = [diff(st[1], s5), diff(st[2], s20), diff(st[2], d), diff(i["states"][0], i3)]
+w = max(abs(x - y) for ra, rb in zip(st[1]["wigner"]["w"], s5["wigner"]["w"]) for x, y in zip(ra, rb))
+print("kept vs separate runs, max |rho diff|:", errs, " Wigner:", w)
+assert max(errs) <= SAME_RUN_TOL and w <= SAME_RUN_TOL, (errs, w)
+assert abs(st[1]["energy"] - s5["energy"]) <= SAME_RUN_TOL
+# k = 0 is the initial state |0><0|.
+assert st[0]["populations"][0] == 1 and st[0]["energy"] == 0, st[0]
+# --initial: k counts the new collisions; the k = 0 state is the file's.
+assert i["config"]["states_at"] == [3] and i["states"][0]["k"] == 3 and i["k"] == 10, i["config"]
+EOF2
+    ;;
+  sampling_json)
+    # --sampling linear and --at (in TOML) hit exactly the requested k, with the energies of
+    # separate runs; the config records the sampling; the default stays log-spaced.
+    run simulate --nc 30 --batch 0.3,0.15,10 --batch 0.5,0.2,10 --sampling linear --samples 6 --out lin.json
+    [ "$rc" -eq 0 ] || fail "--sampling linear: exit code $rc"
+    printf 'nc = 30\nbatch = ["0.3,0.15,10", "0.5,0.2,10"]\nat = [20, 0, 7, 7]\n' >at.toml
+    run simulate at.toml --out at.csv
+    [ "$rc" -eq 0 ] || fail "at in TOML, CSV: exit code $rc"
+    run simulate at.toml --at 12,3 --out at.json
+    [ "$rc" -eq 0 ] || fail "--at over TOML: exit code $rc"
+    run simulate --nc 30 --batch 0.3,0.15,7 --samples 2 --out s7.json
+    [ "$rc" -eq 0 ] || fail "7 collisions: exit code $rc"
+    run simulate --nc 30 --batch 0.3,0.15,10 --batch 0.5,0.2,2 --samples 2 --out s12.json
+    [ "$rc" -eq 0 ] || fail "12 collisions: exit code $rc"
+    run simulate --nc 30 --batch 0.3,0.15,10 --batch 0.5,0.2,10 --out log.json
+    [ "$rc" -eq 0 ] || fail "default sampling: exit code $rc"
+    "$python" - <<'EOF2' || fail "sampling JSON check failed"
+import csv, json
+lin, at, s7, s12, log = (json.load(open(f)) for f in ("lin.json", "at.json", "s7.json", "s12.json", "log.json"))
+assert lin["trajectory"]["k"] == [0, 4, 8, 12, 16, 20], lin["trajectory"]["k"]
+assert lin["config"]["sampling"] == "linear" and lin["config"]["samples"] == 6, lin["config"]
+assert "at" not in lin["config"]
+assert at["trajectory"]["k"] == [3, 12], at["trajectory"]["k"]
+assert at["config"]["at"] == [3, 12] and "samples" not in at["config"], at["config"]
+rows = list(csv.reader(open("at.csv")))[1:]
+assert [int(r[0]) for r in rows] == [0, 7, 20], rows
+assert log["config"]["sampling"] == "log" and log["config"]["samples"] == 50, log["config"]
+assert log["trajectory"]["k"][0] == 1 and log["trajectory"]["k"][-1] == 20
+# The same collisions in the same order, 17 printed digits: equal to rounding, which is none.
+SAME_RUN_TOL = 1e-13
+errs = [abs(float(rows[1][1]) - s7["final"]["energy"]), abs(at["trajectory"]["energy"][1] - s12["final"]["energy"]),
+        abs(lin["trajectory"]["energy"][3] - s12["final"]["energy"])]
+print("sampled vs separate runs, |E diff|:", errs)
+assert max(errs) <= SAME_RUN_TOL, errs
+assert float(rows[0][1]) == 0.0  # k = 0: the initial state |0><0|
 EOF2
     ;;
   *)

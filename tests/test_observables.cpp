@@ -1,6 +1,7 @@
 // Figures of merit (docs/physics.md section 5), log_spaced and the sampled trajectory.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <qbopt/qbopt.hpp>
@@ -215,4 +216,156 @@ TEST(State, FromDensityMatrixRoundTripAndChecks) {
   coherence(1, 0) = {0, -0.5};  // pure: on the boundary, a zero eigenvalue
   coherence(0, 1) = {0, 0.5};
   EXPECT_NO_THROW(State::from_density_matrix(coherence, N));
+}
+
+namespace {
+
+// The first k collisions of `s` as a schedule of their own (empty for k = 0).
+std::vector<Batch> first_collisions(const Schedule& s, long k) {
+  std::vector<Batch> out;
+  for (const Batch& b : s.batches()) {
+    if (k <= 0) break;
+    Batch part = b;
+    part.count = std::min(b.count, k);
+    k -= part.count;
+    out.push_back(part);
+  }
+  return out;
+}
+
+// The state after the first k collisions of `s` from `initial`, by a run of its own.
+State separate_run(const CollisionModel& model, const Schedule& s, const State& initial, long k) {
+  if (k == 0) return initial;
+  SimulateOptions o;
+  o.samples = 0;
+  return simulate(model, Schedule(first_collisions(s, k)), initial, o).final_state;
+}
+
+// A state kept along a run and the state of a separate run of k collisions went through the
+// same collision maps in the same order: they agree to rounding, which is none (measured 0);
+// 1e-13 would still allow a few hundred collisions' worth of ~1e-16 rounding if a change of
+// chunking ever reordered arithmetic.
+constexpr double kSameRunTol = 1e-13;
+
+}  // namespace
+
+// linear_spaced(n, K): from 0 to n, strictly increasing, at most K entries, gaps that differ by
+// at most 1; every k once K exceeds n.
+TEST(LinearSpaced, EndsEvenGapsAtMostK) {
+  for (long n : {1L, 2L, 3L, 7L, 10L, 99L, 100L, 1000L, 12345L, 100000000L})
+    for (int K : {2, 3, 5, 10, 50, 200, 1000}) {
+      const std::vector<long> ks = linear_spaced(n, K);
+      SCOPED_TRACE("n = " + std::to_string(n) + ", K = " + std::to_string(K));
+      ASSERT_FALSE(ks.empty());
+      EXPECT_EQ(ks.front(), 0);
+      EXPECT_EQ(ks.back(), n);
+      EXPECT_LE(static_cast<long>(ks.size()), K);
+      if (K - 1 >= n) {
+        EXPECT_EQ(static_cast<long>(ks.size()), n + 1);
+      }
+      long lo = n, hi = 0;
+      for (std::size_t i = 1; i < ks.size(); ++i) {
+        EXPECT_LT(ks[i - 1], ks[i]);
+        lo = std::min(lo, ks[i] - ks[i - 1]);
+        hi = std::max(hi, ks[i] - ks[i - 1]);
+      }
+      EXPECT_LE(hi - lo, 1);
+    }
+  EXPECT_EQ(linear_spaced(100, 11), (std::vector<long>{0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100}));
+  EXPECT_EQ(linear_spaced(10, 1), std::vector<long>{10});
+  EXPECT_TRUE(linear_spaced(0, 5).empty());
+  EXPECT_TRUE(linear_spaced(10, 0).empty());
+}
+
+// collision_indices sorts, drops repeats and names the first k outside [0, n].
+TEST(CollisionIndices, SortsDeduplicatesAndNamesBadEntries) {
+  EXPECT_EQ(collision_indices({7, 0, 3, 7, 5}, 7, "at"), (std::vector<long>{0, 3, 5, 7}));
+  EXPECT_TRUE(collision_indices({}, 7, "at").empty());
+  auto message = [](std::vector<long> ks, const std::string& what) {
+    try {
+      collision_indices(std::move(ks), 5, what);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no exception");
+  };
+  EXPECT_EQ(message({2, 10}, "--states-at"),
+            "--states-at 10: beyond the schedule's 5 collisions (k counts collisions, 0 .. 5)");
+  EXPECT_EQ(message({-1}, "at"),
+            "at -1: a collision count cannot be negative (k counts collisions, 0 .. 5)");
+  EXPECT_EQ(spacing_from_name("linear", "--sampling"), Spacing::linear);
+  EXPECT_THROW(spacing_from_name("lin", "--sampling"), std::invalid_argument);
+}
+
+// states_at keeps the states after k collisions in one run: each equals a separate run of
+// k collisions, on the micromaser and the lossy cavity, from |0><0| and from a given state.
+TEST(Simulate, StatesAtEqualSeparateRuns) {
+  const int N = 40;
+  const Micromaser lossless(0.795, N);
+  const LossyMicromaser lossy(0.795, N, 0.01, 0.1, Arrivals::poisson);
+  const Schedule sched({{{0.3, 0.15}, 17, false}, {{0.5, 0.2}, 20, false}});
+  SimulateOptions first;
+  first.samples = 0;
+  const State start = simulate(lossless, Schedule({{{0.4, 0.1}, 9, false}}), first).final_state;
+  SimulateOptions opt;
+  opt.samples = 5;
+  opt.states_at = {25, 0, 5, 17, 37, 5};  // any order, repeats dropped
+  const std::vector<long> want = {0, 5, 17, 25, 37};
+  double worst = 0;
+  for (const CollisionModel* model : {static_cast<const CollisionModel*>(&lossless),
+                                      static_cast<const CollisionModel*>(&lossy)})
+    for (const State& initial : {State(N), start}) {
+      const Trajectory tr = simulate(*model, sched, initial, opt);
+      ASSERT_EQ(tr.states.size(), want.size());
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(tr.states[i].k, want[i]);
+        const State alone = separate_run(*model, sched, initial, want[i]);
+        worst = worst_of(worst, (tr.states[i].state.matrix() - alone.matrix()).cwiseAbs().maxCoeff());
+        worst = worst_of(worst, std::abs(energy(tr.states[i].state) - tr.energy[want[i]]));
+      }
+      // Keeping states does not change the run: the same final state as without them.
+      SimulateOptions plain = opt;
+      plain.states_at.clear();
+      const State final_plain = simulate(*model, sched, initial, plain).final_state;
+      worst = worst_of(worst, (tr.final_state.matrix() - final_plain.matrix()).cwiseAbs().maxCoeff());
+    }
+  report("kept states vs separate runs, max |diff|", worst);
+  EXPECT_LE(worst, kSameRunTol);
+  opt.states_at = {38};
+  EXPECT_THROW(simulate(lossless, sched, opt), std::invalid_argument);
+  opt.states_at = {-1};
+  EXPECT_THROW(simulate(lossless, sched, opt), std::invalid_argument);
+}
+
+// Linear and explicit sampling record samples at exactly the requested k, with the energies of
+// separate runs of k collisions.
+TEST(Simulate, LinearAndExplicitSamplingHitRequestedK) {
+  const int N = 40;
+  const Micromaser model(0.795, N);
+  const Schedule sched({{{0.3, 0.15}, 17, false}, {{0.5, 0.2}, 20, false}});
+  SimulateOptions linear;
+  linear.samples = 7;
+  linear.spacing = Spacing::linear;
+  SimulateOptions exact;
+  exact.samples = 7;  // ignored: `at` replaces it
+  exact.at = {37, 3, 0, 3, 20, 1};
+  double worst = 0;
+  for (const auto& [opt, want] :
+       {std::pair{linear, linear_spaced(37, 7)}, std::pair{exact, std::vector<long>{0, 1, 3, 20, 37}}}) {
+    EXPECT_EQ(sample_points(37, opt), want);
+    const Trajectory tr = simulate(model, sched, opt);
+    ASSERT_EQ(tr.samples.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(tr.samples[i].k, want[i]);
+      const State alone = separate_run(model, sched, State(N), want[i]);
+      worst = worst_of(worst, std::abs(tr.samples[i].energy - energy(alone)));
+      worst = worst_of(worst, std::abs(tr.samples[i].ergotropy - ergotropy(alone)));
+      worst = worst_of(worst, std::abs(tr.samples[i].purity - purity(alone)));
+    }
+  }
+  EXPECT_EQ(linear_spaced(37, 7), (std::vector<long>{0, 6, 12, 19, 25, 31, 37}));
+  report("sampled E, W, P vs separate runs, max |diff|", worst);
+  EXPECT_LE(worst, kSameRunTol);
+  exact.at = {0, 38};
+  EXPECT_THROW(simulate(model, sched, exact), std::invalid_argument);
 }

@@ -21,8 +21,11 @@ std::string format_bytes(std::size_t bytes);
 std::size_t parse_bytes(const std::string& text, const std::string& what);
 
 // simulate / state: the state, its successor and the complex density matrix (16 N^2 bytes),
-// plus E_k for every collision (8 bytes each).
-MemoryEstimate simulate_memory(int N, long collisions);
+// plus E_k for every collision (8 bytes each) and `samples` sample points with their JSON.
+MemoryEstimate simulate_memory(int N, long collisions, long samples = 0);
+// `count` full states kept along a run (SimulateOptions::states_at): each state, plus its
+// density matrix as JSON (2 N^2 numbers with their text).
+MemoryEstimate states_memory(int N, long count);
 // The Wigner function on nx x np points: coordinates, values and their JSON text.
 MemoryEstimate wigner_memory(long nx, long np);
 // A noise ensemble: per trajectory running at once (one per OpenMP thread), its perturbed

@@ -231,10 +231,21 @@ def _config(command: str, cfg: _core.ModelConfig, sched: _core.Schedule, **extra
     return out
 
 
+def _collisions(ks, sched, what: str) -> list:
+    """A list of collision counts k (integers in [0, n]), sorted and without repeats."""
+    if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+        raise ValueError(f"{what} {ks!r} must be a list of collision counts")
+    ks = [_integer(k, what) for k in ks]
+    if not ks:
+        raise ValueError(f"{what} is empty: give at least one collision count")
+    return list(_core.collision_indices(ks, sched.collisions(), what))
+
+
 @_returns(SimulateResult)
 def simulate(batches, g: float | None = None, nc: int = _D["nc"], samples: int = _D["samples"],
              model: str = _D["model"], params: dict | None = None, progress=None,
-             max_memory: int | str | None = None, initial=None) -> SimulateResult:
+             max_memory: int | str | None = None, initial=None, sampling: str = _D["sampling"],
+             at=None) -> SimulateResult:
     """Runs a charging schedule (``qbopt simulate``) and records the battery's trajectory.
 
     batches: the schedule, in order: [(c, q, count[, fixed]), ...], dicts {"c", "q", "count"[,
@@ -242,7 +253,11 @@ def simulate(batches, g: float | None = None, nc: int = _D["nc"], samples: int =
         q their GROUND-state population, both in [0, 1]; count is the number of qubits.
     g: the coupling g tau (rad per collision; default DEFAULT_G = pi/sqrt(15.6)).
     nc: the Fock truncation N (levels 0..N-1).
-    samples: number of log-spaced sample points (>= 2; the first and last collision included).
+    samples: number of sample points (>= 2) spread by `sampling`: "log", log-spaced from the
+        first to the last collision, or "linear", evenly spaced from k = 0 (the initial state)
+        to n (the CLI's --samples, --sampling).
+    at: exactly these collision counts k in [0, n] instead (sorted, repeats dropped; the
+        CLI's --at); it replaces `samples` and `sampling`.
     model, params: the battery model and its parameters (``qbopt.models()``), e.g.
         model="lossy", params={"kappa_tau": 1e-3, "n_th": 0.1}.
     progress: progress(k, n) is called every few thousand collisions; returning False stops
@@ -270,10 +285,13 @@ def simulate(batches, g: float | None = None, nc: int = _D["nc"], samples: int =
     if _integer(samples, "samples") < 2:
         raise ValueError(f"samples must be >= 2, got {samples}")
     sched = _schedule(batches, cfg)
-    k, E, W, P, L, Eall, fin = _core.simulate(cfg, sched, int(samples), progress,
-                                              _bytes(max_memory), initial=initial)
+    ks = [] if at is None else _collisions(at, sched, "at")
+    k, E, W, P, L, Eall, fin, _ = _core.simulate(cfg, sched, int(samples), progress,
+                                                 _bytes(max_memory), str(sampling), ks,
+                                                 initial=initial)
+    sampled = {"at": ks} if ks else {"samples": samples, "sampling": sampling}
     out = {
-        "config": _config("simulate", cfg, sched, samples=samples),
+        "config": _config("simulate", cfg, sched, **sampled),
         "trajectory": {"k": np.asarray(k), "energy": np.asarray(E), "ergotropy": np.asarray(W),
                        "purity": np.asarray(P), "leakage": np.asarray(L)},
         "energy_all": np.asarray(Eall),
@@ -330,7 +348,7 @@ def loss(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _D["l
     >>> r = qbopt.loss([(0.39, 0.168, 30)], nc=30, lam=10, eta=0.5, gradient=True)
     >>> r
     LossResult(loss micromaser g=0.795404 nc=30 1 batch 30 collisions)
-      loss 23.9812  ergotropy 8.90166  penalty 24.4179  energy 9.88613  leakage 1.776e-15
+      loss 23.9812  ergotropy 8.90166  penalty 24.4179  energy 9.88613  leakage ...e-1...
       arrays: gradient[1x2]
     >>> round(r.loss, 6), r.gradient.shape
     (23.981178, (1, 2))
@@ -481,12 +499,15 @@ def wigner(rho, x, p=None) -> np.ndarray:
 @_returns(StateResult)
 def state(batches, g: float | None = None, nc: int = _D["nc"], wigner_grid=None,
           model: str = _D["model"], params: dict | None = None, initial=None,
-          max_memory: int | str | None = None) -> StateResult:
+          max_memory: int | str | None = None, states_at=None) -> StateResult:
     """The final battery state of a schedule (``qbopt state``).
 
     batches, g, nc, model, params, max_memory, initial: as in ``simulate``.
     wigner_grid: (xmin, xmax, points), the CLI's --wigner: also the Wigner function on that
         grid (x and p alike, 2 <= points <= 4001).
+    states_at: collision counts k in [0, n] (the CLI's --states-at): adds ``states``, one dict
+        of the keys below and ``k`` per requested k, in increasing k, from the same run (with
+        ``wigner`` when `wigner_grid`).
 
     Returns a StateResult: ``rho`` (N x N complex density matrix, Fock basis), ``populations``,
     ``energy``, ``ergotropy`` (units of omega), ``purity``, ``leakage``, ``k`` (collisions),
@@ -496,14 +517,16 @@ def state(batches, g: float | None = None, nc: int = _D["nc"], wigner_grid=None,
     >>> st = qbopt.state([(0.39, 0.168, 30)], nc=30)
     >>> st
     StateResult(state micromaser g=0.795404 nc=30 1 batch 30 collisions)
-      k 30  energy 9.88613  ergotropy 8.90166  purity 0.363109  leakage 1.776e-15
+      k 30  energy 9.88613  ergotropy 8.90166  purity 0.363109  leakage ...e-1...
       arrays: populations[30], rho[30x30]
     >>> np.round(st.populations[:4], 6)
     array([1.10e-05, 3.70e-05, 1.51e-04, 6.20e-04])
     """
     cfg = _model(model, params, g, nc)
     sched = _schedule(batches, cfg)
-    k, *_, fin = _core.simulate(cfg, sched, 2, None, _bytes(max_memory), initial=initial)
+    keep = [] if states_at is None else _collisions(states_at, sched, "states_at")
+    k, *_, fin, kept = _core.simulate(cfg, sched, 2, None, _bytes(max_memory), states_at=keep,
+                                      initial=initial)
     rho = np.asarray(fin.density_matrix())
     out = {"config": _config("state", cfg, sched), "k": int(k[-1]),
            "populations": np.asarray(_core.populations(fin)),
@@ -516,6 +539,18 @@ def state(batches, g: float | None = None, nc: int = _D["nc"], wigner_grid=None,
         xs = np.linspace(a, b, int(n))
         out["config"]["wigner"] = [a, b, n]
         out["wigner"] = {"x": xs, "p": xs, "w": wigner(rho, xs, xs)}
+    if keep:
+        out["config"]["states_at"] = keep
+        out["states"] = []
+        for kk, s in kept:
+            r = np.asarray(s.density_matrix())
+            e = {"k": int(kk), "populations": np.asarray(_core.populations(s)), "rho": r,
+                 "energy": _core.energy(s), "ergotropy": _core.ergotropy(s),
+                 "purity": _core.purity(s), "leakage": _core.leakage(s)}
+            if "wigner" in out:
+                xs = out["wigner"]["x"]
+                e["wigner"] = {"x": xs, "p": xs, "w": wigner(r, xs, xs)}
+            out["states"].append(e)
     return _check_leakage(out, cfg.nc)
 
 

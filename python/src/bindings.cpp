@@ -113,6 +113,7 @@ PYBIND11_MODULE(_core, m) {
     d["model"] = model.name();
     d["nc"] = model.nc();
     d["samples"] = SimulateOptions{}.samples;
+    d["sampling"] = to_string(SimulateOptions{}.spacing);
     d["lambda"] = loss.lambda;
     d["eta"] = loss.eta;
     d["loss"] = std::string(kDefaultLoss);
@@ -222,12 +223,22 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "simulate",
       [](const ModelConfig& config, const Schedule& s, int samples, py::object progress,
-         std::size_t max_memory, const std::optional<Eigen::MatrixXcd>& initial) {
-        check_memory(simulate_memory(config.nc(), s.collisions()), budget(max_memory),
-                     "max_memory");
+         std::size_t max_memory, const std::string& sampling, const std::vector<long>& at,
+         const std::vector<long>& states_at, const std::optional<Eigen::MatrixXcd>& initial) {
+        const long n = s.collisions();
         const auto start = initial_state(initial, config.nc());
         SimulateOptions o;
         o.samples = samples;
+        o.spacing = spacing_from_name(sampling, "sampling");
+        o.at = collision_indices(at, n, "at");
+        o.states_at = collision_indices(states_at, n, "states_at");
+        const long count = at.empty() ? std::min<long>(samples, n + 1) : static_cast<long>(o.at.size());
+        MemoryEstimate need = simulate_memory(config.nc(), n, count);
+        if (!o.states_at.empty()) {
+          const MemoryEstimate st = states_memory(config.nc(), static_cast<long>(o.states_at.size()));
+          need = {need.bytes + st.bytes, need.what + ", " + st.what};
+        }
+        check_memory(need, budget(max_memory), "max_memory");
         // progress(k, n) every few thousand collisions; False stops (partial trajectory).
         if (!progress.is_none())
           o.progress = [&progress](long k, long n) {
@@ -245,10 +256,19 @@ PYBIND11_MODULE(_core, m) {
           k.push_back(x.k), E.push_back(x.energy), W.push_back(x.ergotropy);
           P.push_back(x.purity), L.push_back(x.leakage);
         }
-        return py::make_tuple(k, E, W, P, L, t.energy, t.final_state);
+        // (k, state) of each kept state, after the final state.
+        std::vector<std::pair<long, State>> kept;
+        for (auto& x : t.states) kept.emplace_back(x.k, std::move(x.state));
+        return py::make_tuple(k, E, W, P, L, t.energy, t.final_state, kept);
       },
       py::arg("model"), py::arg("schedule"), py::arg("samples"), py::arg("progress") = py::none(),
-      py::arg("max_memory") = 0, py::arg("initial") = py::none());
+      py::arg("max_memory") = 0,
+      py::arg("sampling") = std::string(to_string(SimulateOptions{}.spacing)),
+      py::arg("at") = std::vector<long>{}, py::arg("states_at") = std::vector<long>{},
+      py::arg("initial") = py::none());
+  // The collision counts `ks` sorted and without repeats; ValueError naming `what` and the
+  // first one outside [0, n].
+  m.def("collision_indices", &collision_indices, py::arg("ks"), py::arg("n"), py::arg("what"));
 
   m.def("evaluate_loss", [](const ModelConfig& config, const Schedule& s, const std::string& name,
                             double lam, double eta, bool gradient, bool parameters,
