@@ -135,15 +135,7 @@ std::pair<std::uint32_t, std::uint32_t> position(const toml::node& n) {
 
 std::vector<json> expand_sweep(const std::string& path) {
   const std::string file = "sweep '" + path + "'";
-  toml::table tbl;
-  try {
-    tbl = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream s;
-    s << file << " is not valid TOML: " << e.description() << " (line " << e.source().begin.line
-      << ")";
-    throw std::invalid_argument(s.str());
-  }
+  const toml::table tbl = parse_toml_file(path, file);
   const toml::node* command = tbl.get("command");
   if (!command || !command->is_string())
     throw std::invalid_argument(file + " needs command = \"simulate\", \"loss\" or \"optimize\"");
