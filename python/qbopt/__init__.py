@@ -469,3 +469,14 @@ def save(result: dict, path) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def scenarios() -> list:
+    """The paper's optimizations (Sec. 3.1, 3.2 and the improved strategy) as `qbopt reproduce`
+    runs them: [{"id", "section", "lambda", "eta", "nc", "g", "start": [{"c", "q", "count",
+    "fixed"}, ...], "paper": [(c, q) per batch], "figure", "state_figure", "example"}]. "start"
+    can be passed to optimize() as it is; "paper" holds the optima the paper reports."""
+    return _core.paper_scenarios()
+
+
+__all__ += ["scenarios"]
