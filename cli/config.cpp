@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <qbopt/parameter.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,45 @@
 namespace qbopt::cli {
 
 namespace {
+
+// The line of the first non-ASCII byte outside strings and comments (0 if none; a UTF-8 byte
+// order mark at the start is allowed). TOML 1.0 allows non-ASCII text only in strings and
+// comments, so such a file is invalid anyway; it is rejected before toml++ sees it because
+// toml++ 3.3.0 (Debian) reaches __builtin_unreachable in is_non_ascii_horizontal_whitespace()
+// for some of these code points (e.g. U+00E9, U+3042, U+FE7F outside a string).
+std::size_t non_ascii_outside_strings(const std::string& text) {
+  std::size_t i = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0, line = 1;
+  const std::size_t n = text.size();
+  auto starts = [&](const char* s) {
+    return text.compare(i, std::char_traits<char>::length(s), s) == 0;
+  };
+  while (i < n) {
+    const char ch = text[i];
+    if (ch == '\n') {
+      ++line, ++i;
+    } else if (ch == '#') {  // comment: to the end of the line
+      while (i < n && text[i] != '\n') ++i;
+    } else if (starts("\"\"\"") || starts("'''")) {  // multi-line string
+      const char q = ch;
+      for (i += 3; i < n && !(text[i] == q && starts(q == '"' ? "\"\"\"" : "'''")); ++i) {
+        if (text[i] == '\n') ++line;
+        if (q == '"' && text[i] == '\\' && i + 1 < n && text[i + 1] != '\n') ++i;  // escape
+      }
+      // The closing run may hold up to two more quotes, which belong to the string.
+      for (int k = 0; k < 5 && i < n && text[i] == q; ++k) ++i;
+    } else if (ch == '"' || ch == '\'') {  // single-line string: ends at its quote or the line
+      const char q = ch;
+      for (++i; i < n && text[i] != q && text[i] != '\n'; ++i)
+        if (q == '"' && text[i] == '\\' && i + 1 < n && text[i + 1] != '\n') ++i;
+      if (i < n && text[i] == q) ++i;
+    } else if (static_cast<unsigned char>(ch) >= 0x80) {
+      return line;
+    } else {
+      ++i;
+    }
+  }
+  return 0;
+}
 
 std::string scalar_text(const toml::node& v, const std::string& key) {
   std::ostringstream s;
@@ -85,16 +125,24 @@ void apply_config(CLI::App& sub, const std::string& path) {
     apply_json(sub, j, "config '" + path + "'");
     return;
   }
-  toml::table tbl;
+  apply_table(sub, parse_toml_file(path, "config '" + path + "'"), "config '" + path + "'");
+}
+
+toml::table parse_toml_file(const std::string& path, const std::string& origin) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("cannot read " + origin);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (const std::size_t line = non_ascii_outside_strings(text))
+    throw std::invalid_argument(origin + " is not valid TOML: a non-ASCII character outside a "
+                                "string or comment (line " + std::to_string(line) + ")");
   try {
-    tbl = toml::parse_file(path);
+    return toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     std::ostringstream s;
-    s << "config '" << path << "' is not valid TOML: " << e.description() << " (line "
+    s << origin << " is not valid TOML: " << e.description() << " (line "
       << e.source().begin.line << ")";
     throw std::invalid_argument(s.str());
   }
-  apply_table(sub, tbl, "config '" + path + "'");
 }
 
 void apply_json(CLI::App& sub, const nlohmann::json& options, const std::string& origin) {

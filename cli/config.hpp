@@ -16,6 +16,11 @@ namespace qbopt::cli {
 // its "command", if any, must name `sub`, and "qbopt_version" is ignored.
 void apply_config(CLI::App& sub, const std::string& path);
 
+// Parses the TOML file `path`; errors (one line) start with `origin`, e.g. "config 'a.toml'".
+// Non-ASCII text outside strings and comments (invalid TOML) is refused before the parser sees
+// it: Debian's toml++ 3.3.0 reaches undefined behaviour on some of it.
+toml::table parse_toml_file(const std::string& path, const std::string& origin);
+
 // The same for options already in memory; `origin` names them in error messages.
 void apply_table(CLI::App& sub, const toml::table& options, const std::string& origin);
 void apply_json(CLI::App& sub, const nlohmann::json& options, const std::string& origin);

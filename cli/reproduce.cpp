@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <numbers>
 #include <qbopt/qbopt.hpp>
+#include <qbopt/scenarios.hpp>
 #include <sstream>
 #include <stdexcept>
 
@@ -34,64 +35,6 @@ namespace {
 
 const double kG = kPaperCoupling;
 constexpr int kLongRunN = 150;  // levels for the 10^5-collision runs (leakage < 1e-9 there)
-
-// One optimization of the paper (the tables in README).
-struct Scenario {
-  const char* id;
-  const char* section;
-  double lambda, eta;
-  int nc;
-  std::vector<Batch> start;  // starting point; fixed batches stay
-  std::vector<Qubit> paper;  // the paper's optimum, one pair per batch
-  const char* figure;        // where its long run is drawn
-  const char* state_figure;  // "" or the Wigner figure panel
-};
-
-std::vector<Scenario> scenarios() {
-  auto b = [](double c, double q, long n, bool fixed = false) { return Batch{{c, q}, n, fixed}; };
-  return {
-      {"3.1-lambda1", "3.1", 1, 0.2, 120, {b(0.5, 0.2, 1000)}, {{0.310, 0.145}}, "4", ""},
-      {"3.1-lambda10", "3.1", 10, 0.2, 120, {b(0.5, 0.2, 1000)}, {{0.390, 0.168}}, "4", "5a"},
-      {"3.1-lambda100", "3.1", 100, 0.2, 120, {b(0.5, 0.2, 1000)}, {{0.470, 0.183}}, "4", ""},
-      {"3.1-lambda1000", "3.1", 1000, 0.2, 120, {b(0.5, 0.2, 1000)}, {{0.553, 0.190}}, "4", "5b"},
-      {"3.2-lambda1",
-       "3.2",
-       1,
-       0.1,
-       150,
-       {b(0.2, 0.1, 500), b(0.4, 0.17, 500)},
-       {{0.150, 0.079}, {0.361, 0.150}},
-       "6",
-       ""},
-      {"3.2-lambda10",
-       "3.2",
-       10,
-       0.1,
-       150,
-       {b(0.2, 0.1, 500), b(0.4, 0.17, 500)},
-       {{0.229, 0.123}, {0.414, 0.165}},
-       "6",
-       ""},
-      {"3.2-lambda100",
-       "3.2",
-       100,
-       0.1,
-       150,
-       {b(0.2, 0.1, 500), b(0.4, 0.17, 500)},
-       {{0.270, 0.152}, {0.486, 0.179}},
-       "6",
-       "7a"},
-      {"improved",
-       "3.2",
-       10,
-       0.1,
-       150,
-       {b(0, 0, 500, true), b(0.45, 0.2, 1000)},
-       {{0.0, 0.0}, {0.449, 0.208}},
-       "6",
-       "7b"},
-  };
-}
 
 std::string pairs(const std::vector<Qubit>& v) {
   std::ostringstream s;
@@ -178,8 +121,8 @@ ModelConfig lossy_model(int nc, double kappa_tau, double n_th) {
   return m;
 }
 
-json lossy_study(const std::vector<Scenario>& sc, const std::vector<Schedule>& optimum, bool quick,
-                 const Progress& pr) {
+json lossy_study(const std::vector<PaperScenario>& sc, const std::vector<Schedule>& optimum,
+                 bool quick, const Progress& pr) {
   const long n = quick ? 2000 : 10000;  // W after n collisions
   json out = {{"collisions", n}, {"nc", kLongRunN}, {"arrivals", "poisson"}, {"g", kG},
               {"kappa_tau_reoptimized", kLossyKappaTau}};
@@ -214,7 +157,7 @@ json lossy_study(const std::vector<Scenario>& sc, const std::vector<Schedule>& o
         out["degradation"].push_back(row);
       }
     // Reoptimized in the lossy cavity (same loss, same n as the paper), from the lossless optimum.
-    const Scenario& s = sc[i];
+    const PaperScenario& s = sc[i];
     auto merit = make_figure_of_merit("eq11", {s.lambda, s.eta});
     OptimizeSettings st;
     if (quick) st.max_iterations = 3;
@@ -241,7 +184,7 @@ json lossy_study(const std::vector<Scenario>& sc, const std::vector<Schedule>& o
   const int i = index("3.2-lambda10");
   if (i >= 0 && !interrupted()) {
     pr.say("cavity loss: per-qubit optimization (3000 parameters)");
-    const Scenario& s = sc[i];
+    const PaperScenario& s = sc[i];
     auto merit = make_figure_of_merit("eq11", {s.lambda, s.eta});
     const ModelConfig m = lossy_model(s.nc, kLossyKappaTau, 0.0);
     OptimizeSettings st;
@@ -290,7 +233,7 @@ json lossy_study(const std::vector<Scenario>& sc, const std::vector<Schedule>& o
 // on the low levels); where the charge reaches the truncation the lifetime is that of the leak.
 // One spectrum takes ~30 ms at N = 80 with the spectral loss's settings (a single Arnoldi run:
 // lambda_1 is never a copy of a degenerate eigenvalue 1); the grid runs in parallel (OpenMP).
-json stability_map(const std::vector<Scenario>& sc, bool quick, const Progress& pr) {
+json stability_map(const std::vector<PaperScenario>& sc, bool quick, const Progress& pr) {
   const int nc = 80;
   const int n_c = quick ? 7 : 21, n_q = quick ? 7 : 21;
   const std::vector<double> cs = linspace(0.0, 1.0, n_c), qs = linspace(0.0, 0.5, n_q);
@@ -381,9 +324,9 @@ int run_reproduce(const ReproduceOptions& o) {
 
   // 1. The optimizations of the paper's tables.
   std::vector<Schedule> optimum;
-  const auto sc = scenarios();
+  const auto& sc = paper_scenarios();
   for (std::size_t i = 0; i < sc.size() && !stopped; ++i) {
-    const Scenario& s = sc[i];
+    const PaperScenario& s = sc[i];
     pr.say("optimizing " + std::string(s.id) + " (" + std::to_string(i + 1) + "/" +
            std::to_string(sc.size()) + ")");
     const LossSettings ls{s.lambda, s.eta};
@@ -434,7 +377,7 @@ int run_reproduce(const ReproduceOptions& o) {
 
   // 2. Long runs (Figs. 4 and 6), with noise ensembles, and the fine-tuned reference.
   for (std::size_t i = 0; i < optimum.size() && !stopped; ++i) {
-    const Scenario& s = sc[i];
+    const PaperScenario& s = sc[i];
     pr.say("long run " + std::string(s.id) + " to k = " + std::to_string(n_long));
     const Micromaser model(kG, kLongRunN);
     const Schedule sched = long_run(optimum[i], n_long);
@@ -473,7 +416,7 @@ int run_reproduce(const ReproduceOptions& o) {
     }
     results["trajectories"].push_back(tj);
     // 3. States and Wigner functions after the long run (Figs. 5 and 7).
-    if (*s.state_figure && !stopped) {
+    if (!s.state_figure.empty() && !stopped) {
       pr.say("state and Wigner function " + std::string(s.id));
       const auto xs = linspace(-grid_half, grid_half, grid);
       Eigen::MatrixXd w;

@@ -286,16 +286,7 @@ std::vector<json> expand(const toml::table& tbl, const std::string& file,
 
 std::vector<json> expand_sweep(const std::string& path) {
   const std::string file = "sweep '" + path + "'";
-  toml::table tbl;
-  try {
-    tbl = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream s;
-    s << file << " is not valid TOML: " << e.description() << " (line " << e.source().begin.line
-      << ")";
-    throw std::invalid_argument(s.str());
-  }
-  return expand(tbl, file, {});
+  return expand(parse_toml_file(path, file), file, {});
 }
 
 std::vector<json> expand_sweep_json(const std::string& text, const std::string& origin) {

@@ -7,6 +7,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace qbopt {
 
@@ -72,24 +73,26 @@ NoiseEnsemble noise_ensemble(const CollisionModel& model, const Schedule& schedu
   if (error) std::rethrow_exception(error);
   NoiseEnsemble e;
   const std::size_t K = runs[0].size();
+  // Two passes (mean, then spread about it): sqrt(<x^2> - <x>^2) would lose half the digits
+  // and give a spread of ~1e-8 |x| for identical trajectories (sigma = 0).
+  auto mean_and_std = [&](std::size_t i, double Sample::*field) {
+    double m = 0, v = 0;
+    for (int j = 0; j < T; ++j) m += runs[j][i].*field;
+    m /= T;
+    for (int j = 0; j < T; ++j) v += (runs[j][i].*field - m) * (runs[j][i].*field - m);
+    return std::pair{m, std::sqrt(v / T)};
+  };
   for (std::size_t i = 0; i < K; ++i) {
-    double sw = 0, sw2 = 0, sp = 0, sp2 = 0, se = 0, se2 = 0;
-    for (int j = 0; j < T; ++j) {
-      const Sample& s = runs[j][i];
-      sw += s.ergotropy, sw2 += s.ergotropy * s.ergotropy;
-      sp += s.purity, sp2 += s.purity * s.purity;
-      se += s.energy, se2 += s.energy * s.energy;
-    }
-    auto sd = [T](double s, double s2) {
-      return std::sqrt(std::max(0.0, s2 / T - (s / T) * (s / T)));
-    };
     e.k.push_back(runs[0][i].k);
-    e.ergotropy_mean.push_back(sw / T);
-    e.ergotropy_std.push_back(sd(sw, sw2));
-    e.purity_mean.push_back(sp / T);
-    e.purity_std.push_back(sd(sp, sp2));
-    e.energy_mean.push_back(se / T);
-    e.energy_std.push_back(sd(se, se2));
+    const auto [wm, ws] = mean_and_std(i, &Sample::ergotropy);
+    const auto [pm, ps] = mean_and_std(i, &Sample::purity);
+    const auto [em, es] = mean_and_std(i, &Sample::energy);
+    e.ergotropy_mean.push_back(wm);
+    e.ergotropy_std.push_back(ws);
+    e.purity_mean.push_back(pm);
+    e.purity_std.push_back(ps);
+    e.energy_mean.push_back(em);
+    e.energy_std.push_back(es);
   }
   return e;
 }

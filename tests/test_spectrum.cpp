@@ -19,7 +19,7 @@ using qbopt_test::worst_of;
 
 namespace {
 
-const double kPaperG = std::numbers::pi / std::sqrt(15.6);
+const double kPaperG = kPaperCoupling;
 
 // Arnoldi at tolerance 1e-10 on a map with |lambda| <= 1: Ritz residuals ~1e-10 relative,
 // the eigenvalue error of a well-conditioned eigenvalue is of that order; the triangular c = 0

@@ -14,6 +14,7 @@
 #include <qbopt/optimize.hpp>
 #include <qbopt/parameter.hpp>
 #include <qbopt/qubit.hpp>
+#include <qbopt/scenarios.hpp>
 #include <qbopt/schedule.hpp>
 #include <qbopt/simulate.hpp>
 #include <qbopt/spectrum.hpp>

@@ -665,4 +665,21 @@ def save(result, path) -> None:
         write_json(result, path)
 
 
+def scenarios() -> list:
+    """The paper's optimizations (Sec. 3.1, 3.2 and the improved strategy) as `qbopt reproduce`
+    runs them: [{"id", "section", "lambda", "eta", "nc", "g", "start": [{"c", "q", "count",
+    "fixed"}, ...], "paper": [(c, q) per batch], "figure", "state_figure", "example"}]. "start"
+    can be passed to optimize() as it is; "paper" holds the optima the paper reports.
+
+    >>> s = {x["id"]: x for x in qbopt.scenarios()}
+    >>> x = s["3.1-lambda10"]
+    >>> x["lambda"], x["nc"], round(x["g"], 6), x["paper"]
+    (10.0, 120, 0.795404, [(0.39, 0.168)])
+    """
+    return _core.paper_scenarios()
+
+
+__all__ += ["scenarios"]
+
+
 from .sweep import SweepResult, landscape, run_task, sweep  # noqa: E402  (sweeps, landscapes)

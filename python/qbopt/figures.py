@@ -66,6 +66,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
+from . import _core
+
 __all__ = ["fig4", "fig5", "fig6", "fig7", "loss_history", "lossy", "stability_map", "landscape_figure",
            "make_all",
            "main", "FigureError", "DPI", "SIZES"]
@@ -173,7 +175,7 @@ def _g_text(g: Any) -> str:
         g = float(g)
     except (TypeError, ValueError):
         return ""
-    if abs(g - math.pi / math.sqrt(15.6)) < 1e-9:
+    if abs(g - _core.PAPER_COUPLING) < 1e-9:
         return "g = π/√15.6 ≈ 0.795"
     if abs(g - math.pi / 4) < 1e-9:
         return "g = π/4"

@@ -437,5 +437,25 @@ PYBIND11_MODULE(_core, m) {
   }, py::arg("model"), py::arg("schedule"), py::arg("sigma"), py::arg("trajectories"),
      py::arg("seed"), py::arg("samples"), py::arg("initial") = py::none());
 
+  // The paper's scenarios (include/qbopt/scenarios.hpp) as dicts, for qbopt.scenarios().
+  m.def("paper_scenarios", [] {
+    py::list out;
+    for (const PaperScenario& s : paper_scenarios()) {
+      py::list start, paper;
+      for (const Batch& b : s.start) {
+        py::dict d;
+        d["c"] = b.qubit.c, d["q"] = b.qubit.q, d["count"] = b.count, d["fixed"] = b.fixed;
+        start.append(d);
+      }
+      for (const Qubit& q : s.paper) paper.append(py::make_tuple(q.c, q.q));
+      py::dict d;
+      d["id"] = s.id, d["section"] = s.section, d["lambda"] = s.lambda, d["eta"] = s.eta;
+      d["nc"] = s.nc, d["g"] = kPaperCoupling, d["start"] = start, d["paper"] = paper;
+      d["figure"] = s.figure, d["state_figure"] = s.state_figure, d["example"] = s.example;
+      out.append(d);
+    }
+    return out;
+  });
+
   bind_sweep(m);
 }

@@ -1,9 +1,12 @@
 """`qbopt reproduce --quick`: every file, every table row, valid PNG figures."""
 import json
+import math
 import struct
 import subprocess
 
 import pytest
+
+import qbopt
 
 FIGURES = ["fig4.png", "fig5.png", "fig6.png", "fig7.png", "loss_history.png", "stability_map.png"]
 
@@ -31,10 +34,11 @@ def test_every_file(out):
 
 def test_report_has_every_row(out):
     md = (out / "report.md").read_text()
-    for row in ["| 1 | (0.310, 0.145)", "| 10 | (0.390, 0.168)", "| 100 | (0.470, 0.183)",
-                "| 1000 | (0.553, 0.190)", "| 1 | (0.150, 0.079), (0.361, 0.150)",
-                "| 10 | (0.229, 0.123), (0.414, 0.165)", "| 100 | (0.270, 0.152), (0.486, 0.179)",
-                "| 10 | (0.000, 0.000), (0.449, 0.208)"]:
+    # One row per paper scenario: its lambda and the paper's optimum, e.g. "| 1 | (0.310, 0.145)".
+    scenarios = qbopt.scenarios()
+    assert len(scenarios) == 8
+    for s in scenarios:
+        row = f"| {s['lambda']:g} | " + ", ".join(f"({c:.3f}, {q:.3f})" for c, q in s["paper"])
         assert row in md, row
     for fig in FIGURES:
         assert f"({fig})" in md
@@ -68,3 +72,17 @@ def test_stability_map(out):
     sec31 = [o["lifetime"] for o in s["optima"] if o["id"].startswith("3.1")]
     print("Sec. 3.1 optima lifetimes:", sec31)
     assert len(sec31) == 4 and sec31 == sorted(sec31)
+
+
+def test_scenarios_are_the_catalogue():
+    """qbopt.scenarios() is the C++ catalogue: its ids have the figures' colours, its starts are
+    accepted by optimize() as they are, and g is the paper's."""
+    from qbopt import figures
+    ids = [s["id"] for s in qbopt.scenarios()]
+    assert ids[0] == "3.1-lambda1" and ids[-1] == "improved" and len(set(ids)) == 8
+    assert set(ids) <= set(figures._STYLE)
+    for s in qbopt.scenarios():
+        assert s["g"] == qbopt.DEFAULT_G and len(s["paper"]) == len(s["start"])
+    s = qbopt.scenarios()[-1]
+    r = qbopt.loss(s["start"], nc=s["nc"], lam=s["lambda"], eta=s["eta"])
+    assert math.isfinite(r["loss"]) and r["loss"] < 0
