@@ -2,11 +2,14 @@
 // JSON layouts shared by the CLI commands.
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
+#include <qbopt/gradient.hpp>
 #include <qbopt/models.hpp>
+#include <qbopt/optimize.hpp>
 #include <qbopt/observables.hpp>
 #include <qbopt/schedule.hpp>
 #include <qbopt/simulate.hpp>
 #include <qbopt/spectrum.hpp>
+#include <qbopt/stability.hpp>
 #include <cmath>
 #include <qbopt/version.hpp>
 #include <string>
@@ -141,6 +144,94 @@ inline nlohmann::json spectrum_config(const ModelConfig& m, const Qubit& qubit, 
                       {"qubit", q},          {"count", count}};
   if (m.spec().parameter_index("g") >= 0) j["g"] = m.get("g");
   return j;
+}
+
+// The figure of merit of an evaluation: {"loss", "ergotropy", "penalty", "energy", "leakage"}.
+inline nlohmann::json result_numbers(const LossEvaluation& le) {
+  return {{"loss", le.merit.value},
+          {"ergotropy", le.merit.ergotropy},
+          {"penalty", le.merit.penalty},
+          {"energy", le.final_energy},
+          {"leakage", le.final_leakage}};
+}
+
+// {"eigenvalue": [re, im], "decay_rate": -ln|lambda_1|, "lifetime": 1/decay_rate or null} of a
+// spectral penalty.
+inline nlohmann::json spectral_json(const SpectralPenaltyValue& p) {
+  const double life = 1.0 / p.decay_rate;
+  return {{"eigenvalue", {p.eigenvalue.real(), p.eigenvalue.imag()}},
+          {"decay_rate", p.decay_rate},
+          {"lifetime", std::isfinite(life) && life > 0 ? nlohmann::json(life) : nlohmann::json(nullptr)}};
+}
+
+// `qbopt loss`'s result without "config": the numbers, "spectral" (a NAME-spectral loss: `sp`),
+// and with the gradient "gradient" (a row per batch: dL/d each control it carries) and
+// "model_gradient" {global parameter: dL/d it}.
+inline nlohmann::json loss_result_json(const LossEvaluation& le, const ModelSpec& spec,
+                                       bool gradient, const SpectralPenaltyValue* sp) {
+  nlohmann::json out = result_numbers(le);
+  if (sp) out["spectral"] = spectral_json(*sp);
+  if (gradient) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& row : le.batches) rows.push_back(row);
+    out["gradient"] = rows;
+    nlohmann::json mg = nlohmann::json::object();
+    for (std::size_t j = 0; j < spec.parameters.size(); ++j)
+      if (!spec.parameters[j].is_choice()) mg[spec.parameters[j].name] = le.parameters[j];
+    out["model_gradient"] = mg;
+  }
+  return out;
+}
+
+// The model at an optimizer's best point: `config` with the optimized global parameters.
+inline ModelConfig optimum(const OptimizeResult& r, const ModelConfig& config) {
+  const ModelSpec& spec = config.spec();
+  ModelConfig best = config;
+  for (std::size_t j = 0; j < r.parameters.size(); ++j)
+    if (!spec.parameters[j].is_choice()) best.set(spec.parameters[j].name, r.parameters[j]);
+  return best;
+}
+
+// `qbopt optimize`'s result without "config" and "spectral": the best point ("params", "g",
+// "model") and its numbers, the run ("slots", "iterations", "evaluations", "seconds",
+// "history"[, "path"], "status", "message") and every start with its initial point.
+inline nlohmann::json optimize_result_json(const OptimizeResult& r, const ModelConfig& config,
+                                           bool path) {
+  using nlohmann::json;
+  const ModelSpec& spec = config.spec();
+  const int gi = spec.parameter_index("g");
+  json starts = json::array();
+  for (const auto& s : r.starts) {
+    json p = json::array();
+    for (const auto& b : s.schedule.batches()) {
+      json row = json::array();
+      for (int i = 0; i < static_cast<int>(spec.controls.size()); ++i)
+        if (b.qubit.carries(i)) row.push_back(b.qubit.control(i));
+      p.push_back(row);
+    }
+    starts.push_back({{"loss", s.loss},
+                      {"params", p},
+                      {"initial", s.initial},
+                      {"iterations", s.iterations},
+                      {"evaluations", s.evaluations},
+                      {"status", to_string(s.status)},
+                      {"message", s.message}});
+    if (gi >= 0) starts.back()["g"] = s.parameters[gi];
+  }
+  json out = result_numbers(r.best);
+  out["params"] = schedule_json(r.schedule, spec);
+  if (gi >= 0) out["g"] = r.parameters[gi];
+  out["model"] = model_json(optimum(r, config));
+  out["slots"] = r.slots;
+  out["iterations"] = r.iterations;
+  out["evaluations"] = r.evaluations;
+  out["seconds"] = r.seconds;
+  out["history"] = r.history;
+  if (path) out["path"] = r.path;  // [[slot values in the order of "slots"], ...] per history entry
+  out["status"] = to_string(r.status);
+  out["message"] = r.message;
+  out["starts"] = starts;
+  return out;
 }
 
 }  // namespace qbopt::cli

@@ -359,22 +359,6 @@ struct LossOpts {
   }
 };
 
-json result_numbers(const LossEvaluation& le) {
-  return {{"loss", le.merit.value},
-          {"ergotropy", le.merit.ergotropy},
-          {"penalty", le.merit.penalty},
-          {"energy", le.final_energy},
-          {"leakage", le.final_leakage}};
-}
-
-// {"eigenvalue": [re, im], "decay_rate": -ln|lambda_1|, "lifetime": 1/decay_rate or null} of a
-// spectral penalty, and its summary line.
-json spectral_json(const SpectralPenaltyValue& p) {
-  const double life = 1.0 / p.decay_rate;
-  return {{"eigenvalue", {p.eigenvalue.real(), p.eigenvalue.imag()}},
-          {"decay_rate", p.decay_rate},
-          {"lifetime", std::isfinite(life) && life > 0 ? json(life) : json(nullptr)}};
-}
 void print_spectral(const json& p) {
   const double re = p["eigenvalue"][0], im = p["eigenvalue"][1];
   std::printf("spectral: |lambda_1| = %.15f  decay rate %.6g  lifetime %s collisions\n",
@@ -408,19 +392,9 @@ json loss_json(const Common& c, const LossOpts& lo, bool with_gradient, const Ru
   const LossEvaluation le = evaluate(ev, *model, c.schedule, loss, &sp);
   json cfg = c.config_json("loss");
   lo.to(cfg);
-  json out = result_numbers(le);
+  json out = loss_result_json(le, c.config.spec(), with_gradient,
+                              loss.spectral ? &sp : nullptr);
   out["config"] = cfg;
-  if (loss.spectral) out["spectral"] = spectral_json(sp);
-  if (with_gradient) {
-    json gr = json::array();
-    for (const auto& row : le.batches) gr.push_back(row);
-    out["gradient"] = gr;
-    json mg = json::object();
-    const ModelSpec& spec = c.config.spec();
-    for (std::size_t j = 0; j < spec.parameters.size(); ++j)
-      if (!spec.parameters[j].is_choice()) mg[spec.parameters[j].name] = le.parameters[j];
-    out["model_gradient"] = mg;
-  }
   return out;
 }
 
@@ -554,8 +528,6 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
     return !interrupted();
   };
   OptimizeResult r = optimize(c.config, c.schedule, loss, st, cb);
-  const ModelSpec& spec = c.config.spec();
-  const int gi = spec.parameter_index("g");
 
   json cfg = c.config_json("optimize");
   lo.to(cfg);
@@ -566,44 +538,9 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
   cfg["free_g"] = mode;
   if (mode != "none") cfg["g_range"] = oo.g_range();
   if (oo.path) cfg["path"] = true;
-  json starts = json::array();
-  for (const auto& s : r.starts) {
-    json p = json::array();
-    for (const auto& b : s.schedule.batches()) {
-      json row = json::array();
-      for (int i = 0; i < static_cast<int>(spec.controls.size()); ++i)
-        if (b.qubit.carries(i)) row.push_back(b.qubit.control(i));
-      p.push_back(row);
-    }
-    starts.push_back({{"loss", s.loss},
-                      {"params", p},
-                      {"initial", s.initial},
-                      {"iterations", s.iterations},
-                      {"evaluations", s.evaluations},
-                      {"status", to_string(s.status)},
-                      {"message", s.message}});
-    if (gi >= 0) starts.back()["g"] = s.parameters[gi];
-  }
-  ModelConfig best_model = c.config;
-  for (std::size_t j = 0; j < r.parameters.size(); ++j)
-    if (!spec.parameters[j].is_choice()) best_model.set(spec.parameters[j].name, r.parameters[j]);
-  json out = result_numbers(r.best);
+  const ModelConfig best_model = optimum(r, c.config);
+  json out = optimize_result_json(r, c.config, oo.path);
   out["config"] = cfg;
-  out["params"] = schedule_json(r.schedule, spec);
-  if (gi >= 0) out["g"] = r.parameters[gi];
-  out["model"] = model_json(best_model);
-  out["slots"] = r.slots;
-  out["iterations"] = r.iterations;
-  out["evaluations"] = r.evaluations;
-  out["seconds"] = r.seconds;
-  out["history"] = r.history;
-  if (oo.path) {
-    out["path"] = r.path;  // [[slot values in the order of "slots"], ...], one per history entry
-  }
-  out["status"] = to_string(r.status);
-  out["message"] = r.message;
-  out["leakage"] = r.best.final_leakage;
-  out["starts"] = starts;
   if (loss.spectral && r.status != OptimizeStatus::interrupted && !interrupted()) {
     // The optimum's slow mode (one more spectrum: the optimizer keeps only the loss).
     const SpectralPenaltyValue sp =

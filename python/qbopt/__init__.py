@@ -37,7 +37,7 @@ import numpy as np
 
 from . import _core
 from .results import (LossResult, NoiseResult, OptimizeResult, Result, SimulateResult,
-                      SpectrumResult, StateResult, _records, _rho, load, write_json)
+                      SpectrumResult, StateResult, _records, _rho, _to_numpy, load, write_json)
 
 __version__ = _core.__version__
 __all__ = ["simulate", "loss", "optimize", "state", "wigner", "noise_ensemble", "to_qutip",
@@ -66,7 +66,7 @@ class TruncationWarning(UserWarning):
 def _check_leakage(out: dict, nc) -> dict:
     """Warns with TruncationWarning when out["leakage"] exceeds LEAKAGE_WARNING."""
     leak = out["leakage"]
-    if leak > LEAKAGE_WARNING:
+    if leak is not None and leak > LEAKAGE_WARNING:  # None: interrupted before any evaluation
         # stacklevel 4: _check_leakage, the function's body, its _returns wrapper, the caller.
         warnings.warn(f"final leakage {leak:.3g} exceeds 1e-6; increase nc (now {nc})",
                       TruncationWarning, stacklevel=4)
@@ -306,19 +306,6 @@ def simulate(batches, g: float | None = None, nc: int = _D["nc"], samples: int =
     return _check_leakage(out, cfg.nc)
 
 
-def _spectral(lambda1: complex) -> dict:
-    """{"eigenvalue": [re, im], "decay_rate": -ln|lambda_1|, "lifetime": 1/decay_rate or None}
-    of a NAME-spectral loss (the CLI's "spectral" block)."""
-    rate = -math.log(abs(lambda1))
-    return {"eigenvalue": [lambda1.real, lambda1.imag], "decay_rate": rate,
-            "lifetime": 1 / rate if rate > 0 else None}
-
-
-def _parameter_names(cfg) -> list:
-    spec = next(m for m in models() if m["name"] == cfg.name)
-    return [(p["name"], bool(p["choices"])) for p in spec["parameters"]]
-
-
 @_returns(LossResult)
 def loss(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _D["lambda"],
          eta: float = _D["eta"], loss: str = _D["loss"], gradient: bool = False,
@@ -356,18 +343,11 @@ def loss(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _D["l
     name = _loss_name(loss, name)
     cfg = _model(model, params, g, nc)
     sched = _schedule(batches, cfg)
-    ev, lambda1 = _core.evaluate_loss(cfg, sched, name, float(lam), float(eta), bool(gradient),
-                                      bool(gradient), _bytes(max_memory), initial=initial)
-    out = {"config": _config("loss", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name}),
-           "loss": ev.merit.value, "ergotropy": ev.merit.ergotropy, "penalty": ev.merit.penalty,
-           "energy": ev.final_energy, "leakage": ev.final_leakage}
-    if lambda1 is not None:  # a NAME-spectral loss: the last batch's slow mode, as the CLI writes
-        out["spectral"] = _spectral(lambda1)
+    ev, sp = _core.evaluate_loss(cfg, sched, name, float(lam), float(eta), bool(gradient),
+                                 bool(gradient), _bytes(max_memory), initial=initial)
+    out = _to_numpy(json.loads(_core.loss_result_json(ev, cfg, bool(gradient), sp)))
+    out["config"] = _config("loss", cfg, sched, **{"lambda": lam, "eta": eta, "loss": name})
     if gradient:
-        rows = [np.asarray(r) for r in ev.batches]
-        out["gradient"] = np.array(rows) if len({len(r) for r in rows}) == 1 else rows
-        out["model_gradient"] = {n: d for (n, choice), d in zip(_parameter_names(cfg), ev.parameters)
-                                 if not choice}
         if free_g:  # kept for scripts written before model_gradient existed
             out["d_g"] = out["model_gradient"]["g"]
     return _check_leakage(out, cfg.nc)
@@ -438,37 +418,13 @@ def optimize(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _
         conf["g_range"] = list(g_range)
     if path:
         conf["path"] = True
-    names = _parameter_names(cfg)
-    gi = [n for n, _ in names].index("g") if "g" in [n for n, _ in names] else None
-    best = _core.ModelConfig(cfg.name, cfg.nc)
-    for (n, _), v in zip(names, r.parameters):
-        best.set(n, v)
-    out = {
-        "config": conf,
-        "params": json.loads(_core.schedule_json(r.schedule, cfg)),
-        "g": r.parameters[gi] if gi is not None else None,
-        "model": json.loads(_core.model_json(best)),
-        "loss": r.best.merit.value, "ergotropy": r.best.merit.ergotropy,
-        "penalty": r.best.merit.penalty, "energy": r.best.final_energy,
-        "leakage": r.best.final_leakage,
-        "iterations": r.iterations, "evaluations": r.evaluations, "seconds": r.seconds,
-        "history": np.asarray(r.history), "status": r.status, "message": r.message,
-        "slots": list(r.slots),
-        **({"path": np.asarray(r.path)} if path else {}),
-        "starts": [{"loss": s.loss,
-                    "params": [[b.control(i) for i in range(4) if b.carries(i)]
-                               for b in s.schedule.batches],
-                    "g": s.parameters[gi] if gi is not None else None,
-                    "initial": list(s.initial),
-                    "iterations": s.iterations, "evaluations": s.evaluations,
-                    "status": s.status, "message": s.message}
-                   for s in r.starts],
-    }
+    out = _to_numpy(json.loads(_core.optimize_result_json(r, cfg, bool(path))))
+    out["config"] = conf
     if name.endswith("-spectral") and r.status != "interrupted":
         # The optimum's slow mode, as the CLI writes it (one more evaluation there).
-        out["spectral"] = _spectral(_core.evaluate_loss(
-            best, r.schedule, name, float(lam), float(eta), False, False, _bytes(max_memory),
-            initial=initial)[1])
+        sp = _core.evaluate_loss(_core.optimum(r, cfg), r.schedule, name, float(lam), float(eta),
+                                 False, False, _bytes(max_memory), initial=initial)[1]
+        out["spectral"] = json.loads(_core.spectral_json(sp))
     return _check_leakage(out, cfg.nc)
 
 

@@ -376,7 +376,7 @@ _CLASSES = {c.command: c for c in (SimulateResult, LossResult, OptimizeResult, S
 
 # Keys whose numeric lists the Python functions return as NumPy arrays.
 _ARRAY_KEYS = {"k", "energy", "ergotropy", "purity", "leakage", "energy_all", "populations",
-               "x", "p", "w", "history", "gradient", "ergotropy_mean", "ergotropy_std",
+               "x", "p", "w", "history", "path", "gradient", "ergotropy_mean", "ergotropy_std",
                "purity_mean", "purity_std", "energy_mean", "energy_std"}
 
 

@@ -287,14 +287,31 @@ PYBIND11_MODULE(_core, m) {
       LossEvaluator ev(o);
       SpectralPenaltyValue sp;
       LossEvaluation le = evaluate(ev, *model, s, loss, &sp);
-      // (evaluation, lambda_1 or None): the slow eigenvalue of a NAME-spectral loss.
-      std::optional<std::complex<double>> lambda1;
-      if (loss.spectral) lambda1 = sp.eigenvalue;
-      return std::make_pair(le, lambda1);
+      // (evaluation, its slow mode or None): the spectral penalty of a NAME-spectral loss.
+      std::optional<SpectralPenaltyValue> spectral;
+      if (loss.spectral) spectral = sp;
+      return std::make_pair(le, spectral);
     });
   }, py::arg("model"), py::arg("schedule"), py::arg("name"), py::arg("lam"), py::arg("eta"),
      py::arg("gradient"), py::arg("parameters"), py::arg("max_memory") = 0,
      py::arg("initial") = py::none());
+  py::class_<SpectralPenaltyValue>(m, "SpectralPenaltyValue")
+      .def_readonly("eigenvalue", &SpectralPenaltyValue::eigenvalue)
+      .def_readonly("decay_rate", &SpectralPenaltyValue::decay_rate);
+  // The CLI's result layouts (cli/json_io.hpp), as JSON text: loss and optimize documents
+  // without their "config".
+  m.def("loss_result_json",
+        [](const LossEvaluation& le, const ModelConfig& c, bool gradient,
+           const std::optional<SpectralPenaltyValue>& sp) {
+          return qbopt::cli::loss_result_json(le, c.spec(), gradient, sp ? &*sp : nullptr).dump();
+        });
+  m.def("optimize_result_json", [](const OptimizeResult& r, const ModelConfig& c, bool path) {
+    return qbopt::cli::optimize_result_json(r, c, path).dump();
+  });
+  m.def("optimum", &qbopt::cli::optimum, py::arg("result"), py::arg("model"));
+  m.def("spectral_json", [](const SpectralPenaltyValue& sp) {
+    return qbopt::cli::spectral_json(sp).dump();
+  });
   py::class_<MeritValue>(m, "MeritValue")
       .def_readonly("value", &MeritValue::value)
       .def_readonly("ergotropy", &MeritValue::ergotropy)
