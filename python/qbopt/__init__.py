@@ -452,6 +452,11 @@ def wigner(rho, x, p=None) -> np.ndarray:
     return np.asarray(_core.wigner(rho, x.tolist(), p.tolist()))
 
 
+def _state_dict(st, k) -> dict:
+    """A state after k collisions in the layout of ``qbopt state`` (cli/json_io.hpp)."""
+    return _to_numpy(json.loads(_core.state_json(st, int(k))))
+
+
 @_returns(StateResult)
 def state(batches, g: float | None = None, nc: int = _D["nc"], wigner_grid=None,
           model: str = _D["model"], params: dict | None = None, initial=None,
@@ -483,11 +488,9 @@ def state(batches, g: float | None = None, nc: int = _D["nc"], wigner_grid=None,
     keep = [] if states_at is None else _collisions(states_at, sched, "states_at")
     k, *_, fin, kept = _core.simulate(cfg, sched, 2, None, _bytes(max_memory), states_at=keep,
                                       initial=initial)
-    rho = np.asarray(fin.density_matrix())
-    out = {"config": _config("state", cfg, sched), "k": int(k[-1]),
-           "populations": np.asarray(_core.populations(fin)),
-           "rho": rho, "energy": _core.energy(fin), "ergotropy": _core.ergotropy(fin),
-           "purity": _core.purity(fin), "leakage": _core.leakage(fin)}
+    out = _state_dict(fin, k[-1])
+    out["config"] = _config("state", cfg, sched)
+    rho = out["rho"]
     if wigner_grid is not None:
         a, b, n = wigner_grid
         if not 2 <= int(n) <= 4001 or not (math.isfinite(a) and math.isfinite(b)) or a >= b:
@@ -499,13 +502,10 @@ def state(batches, g: float | None = None, nc: int = _D["nc"], wigner_grid=None,
         out["config"]["states_at"] = keep
         out["states"] = []
         for kk, s in kept:
-            r = np.asarray(s.density_matrix())
-            e = {"k": int(kk), "populations": np.asarray(_core.populations(s)), "rho": r,
-                 "energy": _core.energy(s), "ergotropy": _core.ergotropy(s),
-                 "purity": _core.purity(s), "leakage": _core.leakage(s)}
+            e = _state_dict(s, kk)
             if "wigner" in out:
                 xs = out["wigner"]["x"]
-                e["wigner"] = {"x": xs, "p": xs, "w": wigner(r, xs, xs)}
+                e["wigner"] = {"x": xs, "p": xs, "w": wigner(e["rho"], xs, xs)}
             out["states"].append(e)
     return _check_leakage(out, cfg.nc)
 

@@ -308,6 +308,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("optimize_result_json", [](const OptimizeResult& r, const ModelConfig& c, bool path) {
     return qbopt::cli::optimize_result_json(r, c, path).dump();
   });
+  m.def("state_json", [](const State& s, long k) { return qbopt::cli::state_json(s, k).dump(); },
+        py::arg("state"), py::arg("k"));
   m.def("optimum", &qbopt::cli::optimum, py::arg("result"), py::arg("model"));
   m.def("spectral_json", [](const SpectralPenaltyValue& sp) {
     return qbopt::cli::spectral_json(sp).dump();
