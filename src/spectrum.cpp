@@ -236,8 +236,14 @@ Eigen::VectorXcd lift(const PackedOperator& op, const Eigen::MatrixXd& Q, const 
       (Q.transpose() * pr).cast<cd>() + cd(0, 1) * (Q.transpose() * pi).cast<cd>();
   Eigen::MatrixXcd M = -T.cast<cd>();
   M.diagonal().array() += mu;
-  Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXcd> cod(M);
+  // The threshold must be set before compute(): the decomposition's Z reflectors are built
+  // for the rank at compute time, and solve() uses the rank of the current threshold. Set
+  // afterwards (Eigen's constructor computes), a rank-deficient M made solve() apply Z
+  // coefficients that were never written (uninitialized heap memory: NaN or a wrong steady
+  // state depending on what the allocator handed back).
+  Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXcd> cod(M.rows(), M.cols());
   cod.setThreshold(1e-7);
+  cod.compute(M);
   const Eigen::VectorXcd z = cod.solve(h);
   return y + Q.cast<cd>() * z;
 }
