@@ -27,6 +27,7 @@ Spectrum compute_spectrum(const SpectrumOptions& o) {
   check_spectrum(o);
   SpectrumSettings st;
   st.count = o.count;
+  st.should_stop = stop_hook();  // Ctrl-C: Interrupted, exit 130 with no output (main.cpp)
   // The adaptor: the library sees the model only through these callbacks.
   const auto model = o.model.make();
   const Qubit& qubit = o.qubit;

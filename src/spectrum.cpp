@@ -96,9 +96,10 @@ class PackedOperator {
  public:
   using Scalar = double;  // Spectra's operator interface
 
-  PackedOperator(const LinearMap& phi, int N, int power, const Eigen::MatrixXd& Q)
-      : phi_(phi), n_(packed_size(N)), power_(power), Q_(Q), in_(State::zeros(N)),
-        out_(State::zeros(N)), buf_(n_) {}
+  PackedOperator(const LinearMap& phi, int N, int power, const Eigen::MatrixXd& Q,
+                 const StopHook& should_stop)
+      : phi_(phi), n_(packed_size(N)), power_(power), Q_(Q), should_stop_(should_stop),
+        in_(State::zeros(N)), out_(State::zeros(N)), buf_(n_) {}
 
   Eigen::Index rows() const { return n_; }
   Eigen::Index cols() const { return n_; }
@@ -120,6 +121,7 @@ class PackedOperator {
   void apply(const double* x, double* y, int k) const {
     unpack(x, in_);
     for (int i = 0; i < k; ++i) {
+      poll(should_stop_);  // throws Interrupted out of Spectra: no partial result
       phi_(in_, out_);
       if (out_.dim() != in_.dim()) throw std::invalid_argument("the map changed the dimension");
       // Whatever top/diagonal the map reports, the next step sees a general matrix.
@@ -139,6 +141,7 @@ class PackedOperator {
   long n_;
   int power_;
   const Eigen::MatrixXd& Q_;
+  const StopHook& should_stop_;
   mutable State in_, out_;
   mutable Eigen::VectorXd buf_;
   mutable long count_ = 0;
@@ -183,7 +186,7 @@ void normalize(cd lambda, Eigen::VectorXcd& v) {
 // One Arnoldi run of P Phi P for K eigenvalues of largest modulus.
 Eigenpairs arnoldi(const LinearMap& phi, int N, const Eigen::MatrixXd& Q,
                    const SpectrumSettings& st) {
-  PackedOperator op(phi, N, st.power, Q);
+  PackedOperator op(phi, N, st.power, Q, st.should_stop);
   const long n = packed_size(N);
   Spectra::GenEigsSolver<PackedOperator> solver(op, st.count, st.krylov_dim_for(n));
   solver.init();  // Spectra's fixed-seed random start: runs are reproducible
@@ -236,8 +239,14 @@ Eigen::VectorXcd lift(const PackedOperator& op, const Eigen::MatrixXd& Q, const 
       (Q.transpose() * pr).cast<cd>() + cd(0, 1) * (Q.transpose() * pi).cast<cd>();
   Eigen::MatrixXcd M = -T.cast<cd>();
   M.diagonal().array() += mu;
-  Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXcd> cod(M);
+  // The threshold must be set before compute(): the decomposition's Z reflectors are built
+  // for the rank at compute time, and solve() uses the rank of the current threshold. Set
+  // afterwards (Eigen's constructor computes), a rank-deficient M made solve() apply Z
+  // coefficients that were never written (uninitialized heap memory: NaN or a wrong steady
+  // state depending on what the allocator handed back).
+  Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXcd> cod(M.rows(), M.cols());
   cod.setThreshold(1e-7);
+  cod.compute(M);
   const Eigen::VectorXcd z = cod.solve(h);
   return y + Q.cast<cd>() * z;
 }
@@ -253,7 +262,7 @@ Eigenpairs leading_eigenpairs(const LinearMap& phi, int N, const SpectrumSetting
   for (int round = 0; round < st.deflation_rounds && !all.values.empty(); ++round) {
     const Eigen::MatrixXd Q = real_basis(all.vectors, n);
     if (Q.cols() + st.count + 2 > n) break;  // nothing left to deflate into
-    PackedOperator op(phi, N, st.power, Q);
+    PackedOperator op(phi, N, st.power, Q, st.should_stop);
     Eigen::MatrixXd BQ(n, Q.cols());
     for (Eigen::Index j = 0; j < Q.cols(); ++j) op.apply_power(Q.col(j).data(), BQ.col(j).data());
     const Eigen::MatrixXd T = Q.transpose() * BQ;
@@ -289,7 +298,7 @@ Eigenpairs leading_eigenpairs(const LinearMap& phi, int N, const SpectrumSetting
   }
   // lambda from mu = lambda^p: the Rayleigh quotient v^H Phi v / v^H v of the eigenvector
   // (exact for an exact eigenvector, whichever p-th root it is).
-  PackedOperator op(phi, N, 1, none);
+  PackedOperator op(phi, N, 1, none, st.should_stop);
   Eigen::VectorXd xr(n), xi(n), yr(n), yi(n);
   for (std::size_t j = 0; j < all.values.size(); ++j) {
     normalize(all.values[j], all.vectors[j]);

@@ -97,6 +97,23 @@ TEST(Interrupt, NoiseEnsembleAndWignerThrow) {
   EXPECT_NO_THROW(wigner(r, xs, xs, CountingHook(1L << 60).hook()));
 }
 
+TEST(Interrupt, SpectrumPollsEveryApplicationAndThrows) {
+  Micromaser m(kPaperCoupling, 30);
+  const LinearMap phi = step_maps(m, Qubit{0.39, 0.168}).phi;
+  SpectrumSettings st;
+  st.count = 4;
+  CountingHook never(1L << 60);
+  st.should_stop = never.hook();
+  const Spectrum s = spectrum(phi, 30, st);
+  // A poll before every application of the map (a stop is seen within one collision); more
+  // polls than matvecs because a deflation round that ends early does not count its B Q.
+  EXPECT_GE(*never.calls, s.matvecs);
+  // Stopped inside the deflation round (the first Arnoldi run is about a third of the work):
+  // Interrupted, never a spectrum.
+  st.should_stop = CountingHook(s.matvecs / 2).hook();
+  EXPECT_THROW(spectrum(phi, 30, st), Interrupted);
+}
+
 TEST(Interrupt, OptimizeRecordsEveryStart) {
   auto merit = make_figure_of_merit("eq11", {1.0, 0.2});
   OptimizeSettings st;

@@ -10,6 +10,7 @@
 #include <complex>
 #include <functional>
 #include <optional>
+#include <qbopt/interrupt.hpp>
 #include <qbopt/model.hpp>
 #include <qbopt/state.hpp>
 #include <vector>
@@ -52,6 +53,9 @@ struct SpectrumSettings {
   // 0 trusts the first run (but at g = pi/2, N = 36 it then sees only 2 of the 3 chambers).
   int deflation_rounds = 1;     // >= 0
   double unit_tolerance = 1e-9;  // |lambda - 1| below this: a steady state, not a decay mode
+  // Polled before every application of the map; true stops the computation with Interrupted
+  // (no partial spectrum is returned). Called on the calling thread only.
+  StopHook should_stop;
 
   // Throws std::invalid_argument naming the first bad field (needs n = N(N+1)/2 for ncv).
   void validate(long n) const;

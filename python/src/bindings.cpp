@@ -402,11 +402,11 @@ PYBIND11_MODULE(_core, m) {
         SpectrumSettings st;
         st.count = count;
         const auto model = config.make();
-        Spectrum s;
-        {
-          py::gil_scoped_release nogil;
-          s = spectrum(step_maps(*model, qubit).phi, config.nc(), st);
-        }
+        // Ctrl-C: KeyboardInterrupt (no partial spectrum).
+        const Spectrum s = interruptible([&](const StopHook& stop) {
+          st.should_stop = stop;
+          return spectrum(step_maps(*model, qubit).phi, config.nc(), st);
+        });
         nlohmann::json j = qbopt::cli::spectrum_json(s);
         j["config"] = qbopt::cli::spectrum_config(config, qubit, count);
         // rho_mn = (-i)^(m-n) r_mn, the phases of State::density_matrix.

@@ -19,6 +19,8 @@ print("ready", flush=True)
 try:
     if sys.argv[1] == "simulate":
         qbopt.simulate([(0.4, 0.17, 10**7)], nc=200, samples=5)
+    elif sys.argv[1] == "spectrum":
+        qbopt.spectrum((0.39, 0.168), nc=600, count=4)
     elif sys.argv[1] == "loss":
         qbopt.loss([(0.4, 0.17, 50000)], nc=200, gradient=True)
     else:
@@ -31,9 +33,9 @@ print("finished", flush=True)
 """
 
 
-@pytest.mark.parametrize("call", ["simulate", "loss", "optimize"])
+@pytest.mark.parametrize("call", ["simulate", "spectrum", "loss", "optimize"])
 def test_ctrl_c_stops_within_a_second(call):
-    """simulate and loss raise KeyboardInterrupt; optimize returns its best point so far with
+    """simulate, spectrum and loss raise KeyboardInterrupt; optimize returns its best point so far with
     status "interrupted" (as the CLI writes its result and exits 130)."""
     env = dict(os.environ)
     p = subprocess.Popen([sys.executable, "-c", CHILD, call], stdout=subprocess.PIPE,
