@@ -28,6 +28,7 @@ import inspect
 import json
 import math
 import os
+import sys
 import time
 import types
 import warnings
@@ -241,6 +242,24 @@ def _collisions(ks, sched, what: str) -> list:
     return list(_core.collision_indices(ks, sched.collisions(), what))
 
 
+def _progress_bar(label: str):
+    """progress(k, n) drawing "label [#####     ]  42%  k/n" on stderr (the opt-in bar)."""
+    def draw(k, n):
+        frac = k / n if n else 1.0
+        bar = "#" * int(30 * frac)
+        sys.stderr.write(f"\r{label} [{bar:<30}] {100 * frac:5.1f}%  {k}/{n}")
+        sys.stderr.flush()
+        return True
+    return draw
+
+
+def _iteration_lines(start, iteration, loss):
+    """An optimizer callback printing the CLI's --progress line on stderr."""
+    print(f"start {start + 1}  iteration {iteration:3d}  loss {loss:.10f}", file=sys.stderr,
+          flush=True)
+    return True
+
+
 @_returns(SimulateResult)
 def simulate(batches, g: float | None = None, nc: int = _D["nc"], samples: int = _D["samples"],
              model: str = _D["model"], params: dict | None = None, progress=None,
@@ -262,7 +281,8 @@ def simulate(batches, g: float | None = None, nc: int = _D["nc"], samples: int =
         model="lossy", params={"kappa_tau": 1e-3, "n_th": 0.1}.
     progress: progress(k, n) is called every few thousand collisions; returning False stops
         the run there (the result then ends at k, has ``interrupted`` True and its ``rho``, so
-        ``initial=`` can continue it). Ctrl-C raises KeyboardInterrupt within ~0.1 s.
+        ``initial=`` can continue it); True draws a progress bar on stderr instead. Ctrl-C
+        raises KeyboardInterrupt within ~0.1 s.
     max_memory: bytes (or "512M", "8G"); a run whose estimate exceeds it (default: the
         available memory) raises ValueError before it starts.
     initial: the state to start from instead of |0><0| (the CLI's --initial): an N x N complex
@@ -286,9 +306,14 @@ def simulate(batches, g: float | None = None, nc: int = _D["nc"], samples: int =
         raise ValueError(f"samples must be >= 2, got {samples}")
     sched = _schedule(batches, cfg)
     ks = [] if at is None else _collisions(at, sched, "at")
+    bar = progress is True
+    if bar:
+        progress = _progress_bar("simulate")
     k, E, W, P, L, Eall, fin, _ = _core.simulate(cfg, sched, int(samples), progress,
                                                  _bytes(max_memory), str(sampling), ks,
                                                  initial=initial)
+    if bar:
+        sys.stderr.write("\n")
     sampled = {"at": ks} if ks else {"samples": samples, "sampling": sampling}
     out = {
         "config": _config("simulate", cfg, sched, **sampled),
@@ -377,7 +402,8 @@ def optimize(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _
     free_g: False; True or "global" (the model's g); "batch" (each free batch its own g),
         searched in g_range (rad).
     callback: callback(start, iteration, loss) after each iteration; returning False stops the
-        run (status "interrupted").
+        run (status "interrupted"); True prints a line per iteration on stderr (as the CLI's
+        --progress).
     threads: cores on which the starts run (0 = all; 1 = one core).
     path: also return ``path``, the free slots' values (in the order of ``slots``) at each
         ``history`` entry of the best start, for drawing on a ``landscape``.
@@ -404,6 +430,8 @@ def optimize(batches, g: float | None = None, nc: int = _D["nc"], lam: float = _
         if isinstance(free_g, (bool, type(None))) else str(free_g)
     if mode not in ("none", "global", "batch"):
         raise ValueError(f"free_g {free_g!r} must be False, True, 'global' or 'batch'")
+    if callback is True:
+        callback = _iteration_lines
     r = _core.optimize(cfg, sched, name, float(lam), float(eta), _integer(starts, "starts"),
                        int(seed), _integer(max_iterations, "max_iterations"), float(epsilon),
                        ["g"] if mode == "global" else [], ["g"] if mode == "batch" else [],

@@ -245,3 +245,16 @@ def test_max_memory_takes_the_clis_text():
         qbopt.loss([(0.4, 0.17, 1000)], nc=5000, gradient=True, max_memory="256M")
     with pytest.raises(ValueError, match="max_memory"):
         qbopt.simulate(S, nc=20, max_memory="lots")
+
+
+def test_opt_in_progress_bar_and_iteration_lines(capsys):
+    """progress=True draws a bar on stderr ending at n/n; callback=True prints the CLI's
+    --progress lines, one per iteration; the results equal those of silent runs."""
+    quiet = qbopt.simulate([(0.3, 0.2, 9000)], nc=40, samples=3)
+    loud = qbopt.simulate([(0.3, 0.2, 9000)], nc=40, samples=3, progress=True)
+    err = capsys.readouterr().err
+    assert "simulate [" in err and "9000/9000" in err and err.endswith("\n"), err[-200:]
+    assert loud.energy == quiet.energy
+    r = qbopt.optimize([(0.3, 0.3, 30)], nc=30, max_iterations=5, callback=True)
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("start 1  iteration")]
+    assert len(lines) == r.iterations, (lines, r.iterations)
