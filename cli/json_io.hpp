@@ -59,6 +59,23 @@ inline nlohmann::json state_json(const State& s, long k) {
           {"leakage", leakage(s)}};
 }
 
+// `qbopt simulate`'s {"trajectory" (the samples), "final" {k, energy, ergotropy, purity,
+// leakage, populations}[, "interrupted": true]} of a run of a schedule of n collisions.
+inline nlohmann::json trajectory_json(const Trajectory& tr, long n) {
+  const long done = static_cast<long>(tr.energy.size()) - 1;
+  const State& s = tr.final_state;
+  nlohmann::json out = {{"trajectory", samples_json(tr.samples)},
+                        {"final",
+                         {{"k", done},
+                          {"energy", energy(s)},
+                          {"ergotropy", ergotropy(s)},
+                          {"purity", purity(s)},
+                          {"leakage", leakage(s)},
+                          {"populations", populations(s)}}}};
+  if (done < n) out["interrupted"] = true;
+  return out;
+}
+
 // {"name", then every global parameter (choices by their word)}.
 inline nlohmann::json model_json(const ModelConfig& m) {
   nlohmann::json j = {{"name", m.name()}};

@@ -278,21 +278,11 @@ json simulate_json(const Common& c, const SamplingFlags& sf, const RunContext& c
   Trajectory tr = c.initial ? simulate(*model, c.schedule, *c.initial, opt)
                            : simulate(*model, c.schedule, opt);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const long done = static_cast<long>(tr.energy.size()) - 1;
-  const State& s = tr.final_state;
   json cfg = c.config_json("simulate");
   sf.to(cfg);
-  json out = {{"config", cfg},
-              {"trajectory", samples_json(tr.samples)},
-              {"final",
-               {{"k", done},
-                {"energy", energy(s)},
-                {"ergotropy", ergotropy(s)},
-                {"purity", purity(s)},
-                {"leakage", leakage(s)},
-                {"populations", populations(s)}}},
-              {"seconds", secs}};
-  if (done < c.schedule.collisions()) out["interrupted"] = true;
+  json out = trajectory_json(tr, c.schedule.collisions());
+  out["config"] = cfg;
+  out["seconds"] = secs;
   return out;
 }
 

@@ -309,25 +309,18 @@ def simulate(batches, g: float | None = None, nc: int = _D["nc"], samples: int =
     bar = progress is True
     if bar:
         progress = _progress_bar("simulate")
-    k, E, W, P, L, Eall, fin, _ = _core.simulate(cfg, sched, int(samples), progress,
-                                                 _bytes(max_memory), str(sampling), ks,
-                                                 initial=initial)
+    *_, Eall, fin, _, doc = _core.simulate(cfg, sched, int(samples), progress,
+                                           _bytes(max_memory), str(sampling), ks,
+                                           initial=initial)
     if bar:
         sys.stderr.write("\n")
     sampled = {"at": ks} if ks else {"samples": samples, "sampling": sampling}
-    out = {
-        "config": _config("simulate", cfg, sched, **sampled),
-        "trajectory": {"k": np.asarray(k), "energy": np.asarray(E), "ergotropy": np.asarray(W),
-                       "purity": np.asarray(P), "leakage": np.asarray(L)},
-        "energy_all": np.asarray(Eall),
-        "final": {"k": int(k[-1]), "energy": _core.energy(fin), "ergotropy": _core.ergotropy(fin),
-                  "purity": _core.purity(fin), "leakage": _core.leakage(fin),
-                  "populations": np.asarray(_core.populations(fin))},
-        "leakage": _core.leakage(fin),
-        "rho": np.asarray(fin.density_matrix()),
-    }
-    if int(k[-1]) < sched.collisions():
-        out["interrupted"] = True
+    out = _to_numpy(json.loads(doc))  # {"trajectory", "final"[, "interrupted"]}
+    out["config"] = _config("simulate", cfg, sched, **sampled)
+    # Python's extras (not in the CLI's file): E_k for every k, the final leakage and rho.
+    out["energy_all"] = np.asarray(Eall)
+    out["leakage"] = out["final"]["leakage"]
+    out["rho"] = np.asarray(fin.density_matrix())
     return _check_leakage(out, cfg.nc)
 
 
@@ -514,7 +507,7 @@ def state(batches, g: float | None = None, nc: int = _D["nc"], wigner_grid=None,
     cfg = _model(model, params, g, nc)
     sched = _schedule(batches, cfg)
     keep = [] if states_at is None else _collisions(states_at, sched, "states_at")
-    k, *_, fin, kept = _core.simulate(cfg, sched, 2, None, _bytes(max_memory), states_at=keep,
+    k, *_, fin, kept, _ = _core.simulate(cfg, sched, 2, None, _bytes(max_memory), states_at=keep,
                                       initial=initial)
     out = _state_dict(fin, k[-1])
     out["config"] = _config("state", cfg, sched)

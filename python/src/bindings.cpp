@@ -259,7 +259,9 @@ PYBIND11_MODULE(_core, m) {
         // (k, state) of each kept state, after the final state.
         std::vector<std::pair<long, State>> kept;
         for (auto& x : t.states) kept.emplace_back(x.k, std::move(x.state));
-        return py::make_tuple(k, E, W, P, L, t.energy, t.final_state, kept);
+        // ... and simulate's {"trajectory", "final"[, "interrupted"]} as the CLI writes them.
+        const std::string doc = qbopt::cli::trajectory_json(t, n).dump();
+        return py::make_tuple(k, E, W, P, L, t.energy, t.final_state, kept, doc);
       },
       py::arg("model"), py::arg("schedule"), py::arg("samples"), py::arg("progress") = py::none(),
       py::arg("max_memory") = 0,

@@ -83,3 +83,13 @@ def test_states_at_bad_input(kwargs, words):
 def test_sampling_bad_input(kwargs, words):
     with pytest.raises(ValueError, match=words):
         qbopt.simulate(BATCHES, nc=30, **kwargs)
+
+
+def test_final_block_is_the_end_of_the_run_whatever_the_samples():
+    """With at=[5, 10] on 30 collisions the samples stop at k = 10 but the run does not: "final"
+    is k = 30, as the CLI writes it (one layout, cli/json_io.hpp's trajectory_json); it once
+    reported the last sample's k."""
+    r = qbopt.simulate([(0.39, 0.168, 30)], nc=30, at=[5, 10])
+    full = qbopt.simulate([(0.39, 0.168, 30)], nc=30)
+    assert list(r.trajectory.k) == [5, 10]
+    assert r.final.k == 30 and r.final.energy == full.final.energy
