@@ -660,3 +660,5 @@ __all__ += ["scenarios"]
 
 
 from .sweep import SweepResult, landscape, run_task, sweep  # noqa: E402  (sweeps, landscapes)
+
+__all__ += ["sweep", "run_task", "landscape", "SweepResult"]

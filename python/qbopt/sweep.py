@@ -78,6 +78,11 @@ def sweep(config, out=None, threads=None, progress=None, restart: bool = False) 
     returning False stops the sweep (status "interrupted"). Ctrl-C raises KeyboardInterrupt
     within ~0.1 s; the lines finished by then stay in ``out`` and the same call resumes.
     Bad configurations raise ValueError naming the task and key.
+
+    >>> r = qbopt.sweep({"command": "loss", "nc": 30, "batch": ["0.39,0.168,30"],
+    ...                  "sweep": {"lambda": [1, 10]}})
+    >>> r.status, len(r), np.round(r.column("loss"), 4)
+    ('complete', 2, array([0.1949, 5.8798]))
     """
     if isinstance(config, dict):
         path, text = "", json.dumps(config, default=_default)
@@ -121,7 +126,12 @@ def run_task(task: dict, threads=None) -> dict:
     command's options by their TOML keys}, exactly as the CLI runs it: returns the JSON document
     the command writes with ``--out`` (plain lists, no NumPy arrays). For example
     ``run_task({"command": "optimize", "nc": 20, "batch": ["0.3,0.1,20"], "path": True})``
-    includes the optimizer's path. Bad options raise ValueError."""
+    includes the optimizer's path. Bad options raise ValueError.
+
+    >>> t = qbopt.run_task({"command": "loss", "nc": 30, "batch": ["0.39,0.168,30"]})
+    >>> round(t["loss"], 4), t["config"]["command"]
+    (0.1949, 'loss')
+    """
     if not isinstance(task, dict):
         raise ValueError(f"task must be a dict, got {type(task).__name__}")
     text = json.dumps(task, default=_default)
@@ -144,6 +154,12 @@ def landscape(batches, c, q, batch: int = -1, g: float | None = None, nc: int = 
     arrays of shape (len(q), len(c)), map[j, i] at (c[i], q[j]) (rows q, as imshow/pcolormesh
     take them). Runs on ``threads`` C++ threads (None: the cores); Ctrl-C raises
     KeyboardInterrupt.
+
+    >>> m = qbopt.landscape([(0.39, 0.168, 30)], c=[0.2, 0.4], q=[0.1, 0.2], nc=30)
+    >>> m["loss"].shape                      # rows q, columns c
+    (2, 2)
+    >>> float(m["loss"][0, 1]) == qbopt.loss([(0.4, 0.1, 30)], nc=30).loss   # (c, q) = (0.4, 0.1)
+    True
     """
     from . import _config, _integer, _model, _schedule  # the package's own checks
     cfg = _model(model, params, g, nc)

@@ -8,6 +8,7 @@ import pathlib
 import re
 import shlex
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -19,7 +20,8 @@ DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "python.md"
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
-@pytest.mark.parametrize("module", [qbopt, qbopt.results], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [qbopt, qbopt.results, sys.modules["qbopt.sweep"]],
+                         ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     res = doctest.testmod(module, extraglobs={"qbopt": qbopt, "np": np}, optionflags=FLAGS,
                           verbose=False)
