@@ -11,6 +11,7 @@
 #include <qbopt/spectrum.hpp>
 #include <qbopt/stability.hpp>
 #include <cmath>
+#include <cstdio>
 #include <qbopt/version.hpp>
 #include <string>
 #include <vector>
@@ -161,6 +162,14 @@ inline nlohmann::json spectrum_config(const ModelConfig& m, const Qubit& qubit, 
                       {"qubit", q},          {"count", count}};
   if (m.spec().parameter_index("g") >= 0) j["g"] = m.get("g");
   return j;
+}
+
+// The optimizer's progress line (`qbopt optimize --progress`, Python's callback=True):
+// "start S  iteration I  loss L" with S counted from 1.
+inline std::string iteration_line(int start, int iteration, double loss) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "start %d  iteration %3d  loss %.10f", start + 1, iteration, loss);
+  return buf;
 }
 
 // The figure of merit of an evaluation: {"loss", "ergotropy", "penalty", "energy", "leakage"}.

@@ -514,7 +514,7 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
   const std::string mode = oo.free_g_mode();
   const bool show = !ctx.quiet && (oo.progress || stderr_is_terminal());
   IterationCallback cb = [show](int start, int it, double loss) {
-    if (show) std::fprintf(stderr, "start %d  iteration %3d  loss %.10f\n", start + 1, it, loss);
+    if (show) std::fprintf(stderr, "%s\n", iteration_line(start, it, loss).c_str());
     return !interrupted();
   };
   OptimizeResult r = optimize(c.config, c.schedule, loss, st, cb);

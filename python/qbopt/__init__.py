@@ -255,8 +255,7 @@ def _progress_bar(label: str):
 
 def _iteration_lines(start, iteration, loss):
     """An optimizer callback printing the CLI's --progress line on stderr."""
-    print(f"start {start + 1}  iteration {iteration:3d}  loss {loss:.10f}", file=sys.stderr,
-          flush=True)
+    print(_core.iteration_line(start, iteration, loss), file=sys.stderr, flush=True)
     return True
 
 

@@ -312,6 +312,8 @@ PYBIND11_MODULE(_core, m) {
   });
   m.def("state_json", [](const State& s, long k) { return qbopt::cli::state_json(s, k).dump(); },
         py::arg("state"), py::arg("k"));
+  m.def("iteration_line", &qbopt::cli::iteration_line, py::arg("start"), py::arg("iteration"),
+        py::arg("loss"));
   m.def("optimum", &qbopt::cli::optimum, py::arg("result"), py::arg("model"));
   m.def("spectral_json", [](const SpectralPenaltyValue& sp) {
     return qbopt::cli::spectral_json(sp).dump();
