@@ -11,6 +11,11 @@
 #include <qbopt/memory.hpp>
 #include <qbopt/observables.hpp>
 #include <stdexcept>
+#include <thread>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace qbopt {
 
@@ -43,8 +48,6 @@ void ensure_states(std::vector<State>& v, std::size_t count, int N, const StopHo
     v.push_back(State::zeros(N));
   }
 }
-
-void copy_state(const State& from, State& to) { to = from; }
 
 // Zeroes the levels top+1 .. s.top() of s (everything above s.top() is zero already, the
 // State invariant), in O(s.top()^2) rather than the O(N^2) of State::clear().
@@ -174,29 +177,19 @@ std::size_t cache_bytes(int level) {
 
 }  // namespace
 
-std::size_t checkpoint_segment_bytes(bool pipeline) {
-  // One core (no pipeline): the segment just recomputed is read back at once by the adjoint,
-  // so it should still be in the core's own cache: two L2s (the L2 also holds the adjoint
-  // states). At N = 150 on a 1 MiB L2 this gives 11 states; 8-32 measured fastest, 128 3x
-  // slower (bench: BM_Gradient_OneBatch_Serial_Every).
-  static const std::size_t serial = [] {
+std::size_t checkpoint_segment_bytes() {
+  // A segment is recomputed and at once read back, in reverse, by the adjoint on the same
+  // core (with two cores, each core its own segments), so it should stay in that core's
+  // caches: four L2s (its L2 and its share of L3). At N = 150 on a 1 MiB L2 this gives 22
+  // states; 16-32 measured fastest, 8 7% slower, 128 3x slower (bench/bench_gradient.cpp:
+  // BM_Gradient_OneBatch_Every, _Serial_Every). L3 is not used: VMs often report the whole
+  // package's (hundreds of MiB). 4 MiB when L2 is unknown.
+  static const std::size_t bytes = [] {
     const std::size_t l2 = cache_bytes(2);
-    return l2 ? std::clamp(2 * l2, std::size_t(512) << 10, std::size_t(8) << 20)
-              : std::size_t(2) << 20;
+    return l2 ? std::clamp(4 * l2, std::size_t(1) << 20, std::size_t(16) << 20)
+              : std::size_t(4) << 20;
   }();
-  // Two cores (pipeline): the recomputing core writes a segment that the adjoint core reads
-  // one segment later, so two segments are in flight in the cache the cores share: a quarter
-  // of L3. Long segments also amortize the fork/join of the pipeline per segment, which costs
-  // more than cache misses when the cores are contended: hence the floor of 4 MiB. VMs often
-  // report the whole package's L3 (hundreds of MiB): the ceiling of 64 MiB keeps memory
-  // modest. 16 MiB when nothing is known (90 states, fastest at N = 150 on an idle machine).
-  static const std::size_t pipelined = [] {
-    std::size_t b = cache_bytes(3) / 4;
-    if (b == 0) b = cache_bytes(2) * 8;
-    if (b == 0) return std::size_t(16) << 20;
-    return std::clamp(b, std::size_t(4) << 20, std::size_t(64) << 20);
-  }();
-  return pipeline ? pipelined : serial;
+  return bytes;
 }
 
 LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Schedule& schedule,
@@ -285,24 +278,29 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
     }
     final_state = &states_[n];
   } else {
-    if (grad && !multilevel)
+    // One level: r_k for k a multiple of the stride is written straight into its checkpoint
+    // (no copies), the others into the work pair.
+    const bool one_level = grad && !multilevel;
+    if (one_level)
       ensure_states(states_, static_cast<std::size_t>((n + stride - 1) / stride), N, should_stop);
-    load_initial(work_a);
-    E.push_back(energy(work_a));
+    State* cur = one_level ? &states_[0] : &work_a;
+    load_initial(*cur);
+    E.push_back(energy(*cur));
     std::size_t next = 0;  // next checkpoint of the multi-level chain
     for (long k = 0; k < n; ++k) {
       if (k % every == 0) poll(should_stop);
-      if (grad && !multilevel && k % stride == 0) copy_state(work_a, states_[k / stride]);
       if (next < chain.size() && chain[next] == k) {
         chain_slot.push_back(take_slot());
-        pack(work_a, slots[chain_slot.back()]);
+        pack(*cur, slots[chain_slot.back()]);
         ++next;
       }
-      model.apply(qubit(k), work_a, work_b);
-      std::swap(work_a, work_b);
-      E.push_back(energy(work_a));
+      State* to = cur == &work_a ? &work_b : &work_a;
+      if (one_level && (k + 1) % stride == 0 && k + 1 < n) to = &states_[(k + 1) / stride];
+      model.apply(qubit(k), *cur, *to);
+      cur = to;
+      E.push_back(energy(*cur));
     }
-    final_state = &work_a;
+    final_state = cur;
   }
 
   // The figure of merit at the end of the run.
@@ -334,13 +332,16 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
     return stop.load(std::memory_order_relaxed);
   };
   std::atomic<long long> recomputed{0};
-  // Recomputes r_k0 .. r_k1-1 from the checkpoint at k0 into buf.
+  // r_k of the segment starting at k0: its checkpoint, or buf[k - k0 - 1].
+  auto state_at = [&](long k0, long k, const std::vector<State>& buf) -> const State& {
+    return k == k0 ? states_[k0 / stride] : buf[k - k0 - 1];
+  };
+  // Recomputes r_k0+1 .. r_k1-1 from the checkpoint r_k0 into buf.
   auto recompute = [&](long k0, std::vector<State>& buf) {
     const long k1 = std::min(n, k0 + stride);
-    copy_state(states_[k0 / stride], buf[0]);
     for (long k = k0 + 1; k < k1; ++k) {
       if (stopping(k)) return;
-      model.apply(qubit(k - 1), buf[k - k0 - 1], buf[k - k0]);
+      model.apply(qubit(k - 1), state_at(k0, k - 1, buf), buf[k - k0 - 1]);
     }
     recomputed += k1 - k0 - 1;
   };
@@ -351,12 +352,12 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
     std::swap(lam, lam_next);
     add_energy_cotangent(dE(k), r.top(), lam);
   };
-  // Runs the adjoint backwards through collisions k1-1 .. k0, seg[i] = r_(k0+i).
-  auto pull = [&](long k0, const State* seg) {
+  // Runs the adjoint backwards through collisions k1-1 .. k0 of the segment at k0.
+  auto pull = [&](long k0, const std::vector<State>& buf) {
     const long k1 = std::min(n, k0 + stride);
     for (long k = k1 - 1; k >= k0; --k) {
       if (stopping(k)) return;
-      pull_one(k, seg[k - k0]);
+      pull_one(k, state_at(k0, k, buf));
     }
   };
   const long last = ((n - 1) / stride) * stride;
@@ -408,32 +409,49 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
     };
     reverse(reverse, 0, n, nullptr, plan.slots, true);
   } else if (store_all) {
-    for (long k0 = last; k0 >= 0 && !stop; k0 -= stride) pull(k0, &states_[k0]);
+    const std::vector<State> none;
+    for (long k0 = last; k0 >= 0 && !stop; k0 -= stride) pull(k0, none);
   } else if (!plan.pipeline) {
     // One segment buffer: recompute, then pull through it (the low-memory plan).
     next_segment_.clear();
-    ensure_states(segment_, static_cast<std::size_t>(stride), N, should_stop);
+    ensure_states(segment_, static_cast<std::size_t>(stride - 1), N, should_stop);
     for (long k0 = last; k0 >= 0 && !stop; k0 -= stride) {
       recompute(k0, segment_);
-      if (!stop) pull(k0, segment_.data());
+      if (!stop) pull(k0, segment_);
     }
   } else {
-    ensure_states(segment_, static_cast<std::size_t>(stride), N, should_stop);
-    ensure_states(next_segment_, static_cast<std::size_t>(stride), N, should_stop);
-    recompute(last, segment_);
-    for (long k0 = last; k0 >= 0 && !stop; k0 -= stride) {
-      // Pipeline: one core recomputes the previous segment while the other runs the adjoint
-      // through this one, so in wall time the gradient costs about forward + adjoint.
-#pragma omp parallel sections num_threads(2)
-      {
-#pragma omp section
-        {
-          if (k0 >= stride) recompute(k0 - stride, next_segment_);
-        }
-#pragma omp section
-        { pull(k0, segment_.data()); }
+    // Two threads take the segments in turn from the end. Each recomputes its segment into
+    // its own buffer while the other runs the adjoint through the segment after it, then
+    // runs the adjoint through its own: the recomputed states stay in the cache of the core
+    // that made them, and only Lambda passes between the cores, once per segment (handing
+    // every recomputed state to the other core, as a producer/consumer pipeline would, cost
+    // more than the collision itself on a 2-vCPU VM: 12 us per state). In wall time the
+    // gradient costs about forward + adjoint. The adjoint visits the collisions in the same
+    // order as on one thread, so the result is bit-identical.
+    ensure_states(segment_, static_cast<std::size_t>(stride - 1), N, should_stop);
+    ensure_states(next_segment_, static_cast<std::size_t>(stride - 1), N, should_stop);
+    const long segments = last / stride + 1;
+    std::atomic<long> turn{segments - 1};  // the segment whose adjoint may run now
+    int team = 1;  // two threads when two cores are free: not inside another parallel region
+#ifdef _OPENMP     // (multi-start, sweep tasks), nor with a worker's share of one core
+    if (!omp_in_parallel()) team = std::min(2, omp_get_max_threads());
+#endif
+#pragma omp parallel num_threads(team)
+    {
+      int t = 0, nt = 1;
+#ifdef _OPENMP
+      t = omp_get_thread_num();
+      nt = omp_get_num_threads();  // 1 inside another parallel region
+#endif
+      if (t == 0) out.adjoint_threads = nt;
+      std::vector<State>& buf = t == 0 ? segment_ : next_segment_;
+      for (long j = segments - 1 - t; j >= 0; j -= nt) {
+        recompute(j * stride, buf);
+        for (int spin = 0; turn.load(std::memory_order_acquire) != j && !stop.load(); ++spin)
+          if (spin > 1000) std::this_thread::yield();
+        if (!stop) pull(j * stride, buf);
+        turn.store(j - 1, std::memory_order_release);
       }
-      std::swap(segment_, next_segment_);
     }
   }
   if (stop) throw Interrupted();
@@ -479,9 +497,10 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
     else if (p.stride == 1)
       p.states = static_cast<std::size_t>(n) + 1 + 2;  // every r_k, and Lambda, Lambda_next
     else
-      // checkpoints, one or two segments, forward work pair, Lambda pair
+      // checkpoints, one or two segments (besides their checkpoint), forward work pair,
+      // Lambda pair
       p.states = static_cast<std::size_t>((n + p.stride - 1) / p.stride) +
-                 (p.pipeline ? 2 : 1) * static_cast<std::size_t>(p.stride) + 4;
+                 (p.pipeline ? 2 : 1) * static_cast<std::size_t>(p.stride - 1) + 4;
     p.recomputed = p.stride > 1 ? n - (n + p.stride - 1) / p.stride : 0;
     p.recompute_factor = static_cast<double>(p.recomputed) / static_cast<double>(n);
     p.bytes = p.states * sb + per_run;
@@ -517,12 +536,10 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
     p.over_budget = p.bytes > o.memory_budget;
     return p;
   }
-  // Segments sized from the caches (checkpoint_segment_bytes): with the two-core pipeline,
-  // 90 states (16 MiB) at N = 150 measured fastest for 1000 collisions (22 ms, against 26 ms
-  // with 22 states and 52 ms storing every state, bound by memory bandwidth); on one core,
-  // segments that stay in L2.
+  // Segments sized from the caches (checkpoint_segment_bytes); storing every state is
+  // slower, bound by memory bandwidth (37 ms for 1000 collisions at N = 150, against 16-18 ms).
   const long fast =
-      std::clamp(static_cast<long>(checkpoint_segment_bytes(o.pipeline) / sb), 2L, 128L);
+      std::clamp(static_cast<long>(checkpoint_segment_bytes() / sb), 2L, 128L);
   GradientPlan p = make(fast, o.pipeline);
   if (p.bytes <= o.memory_budget) return p;
   // n/s checkpoints + 2s segment states is smallest at s = sqrt(n/2) (~2 sqrt(2n) states).

@@ -139,6 +139,95 @@ void forward_columns(const double* C, const double* S, double q, double kappa, c
     forward_column<false>(C, S, forward_weights(C, S, n, q, kappa), X, ld, n, 1, Y + n + n * ld);
 }
 
+// The transposed map on columns n and n+1, rows m = n+1 .. n+len (docs/physics.md section 4):
+//   Phi^T(L) = q A^T L + (1-q) B^T L + kappa K^T L, for m >= n
+//   A^T L = C_m C_n L_mn + S_m S_n L_m-1,n-1      B^T L = C_m+1 C_n+1 L_mn + S_m+1 S_n+1 L_m+1,n+1
+//   K^T L = C_m S_n+1 L_m,n+1 - C_m+1 S_n L_m,n-1 + C_n S_m+1 L_m+1,n - C_n+1 S_m L_m-1,n
+// into out_n, out_n1, and the sums over these rows of ((A - B)^T L) r and (K^T L) r into D, K
+// (the q and c derivatives of <L, Phi(r)>). The two columns share their loads and six of the
+// twelve row-vector products; B^T L is formed once and reused (Phi^T L = B + q (A - B) +
+// kappa K): 18 multiply/FMA per element against the forward map's 12. The last rows are one
+// more vector ending on row len-1 whose rows already done are masked out of the sums.
+inline void pullback_column_pair(const double* __restrict C, const double* __restrict S, double q,
+                                 double kappa, const double* __restrict X,
+                                 const double* __restrict R, int ld, int n, int len,
+                                 double* __restrict out_n, double* __restrict out_n1, double& D,
+                                 double& K) {
+  using detail::broadcast;
+  using detail::load;
+  using detail::pin;
+  using detail::Vec;
+  const int m0 = n + 1;
+  const double* a = X + m0 + (n - 1) * ld;  // L columns n-1 .. n+2 at row m0
+  const double* b = X + m0 + n * ld;
+  const double* c = X + m0 + (n + 1) * ld;
+  const double* d = X + m0 + (n + 2) * ld;
+  const double* r0 = R + m0 + n * ld;  // r columns n, n+1
+  const double* r1 = R + m0 + (n + 1) * ld;
+  const double* cm = C + m0;
+  const double* sm = S + m0;
+  const double Cn = C[n], Cn1 = C[n + 1], Cn2 = C[n + 2];
+  const double Sn = S[n], Sn1 = S[n + 1], Sn2 = S[n + 2];
+  if (len < detail::kLanes) {
+    for (int i = 0; i < len; ++i) {
+      const double ci = cm[i], ci1 = cm[i + 1], si = sm[i], si1 = sm[i + 1];
+      const double pcb = ci * b[i], pcc = ci * c[i], pcd = ci * d[i];
+      const double pc1a = ci1 * a[i], pc1b = ci1 * b[i], pc1c = ci1 * c[i];
+      const double psa = si * a[i - 1], psb = si * b[i - 1], psc = si * c[i - 1];
+      const double ps1b = si1 * b[i + 1], ps1c = si1 * c[i + 1], ps1d = si1 * d[i + 1];
+      const double tB = Cn1 * pc1b + Sn1 * ps1c;
+      const double tD = Cn * pcb + Sn * psa - tB;
+      const double tK = Sn1 * pcc - Sn * pc1a + Cn * ps1b - Cn1 * psb;
+      const double uB = Cn2 * pc1c + Sn2 * ps1d;
+      const double uD = Cn1 * pcc + Sn1 * psb - uB;
+      const double uK = Sn2 * pcd - Sn1 * pc1b + Cn1 * ps1c - Cn2 * psc;
+      out_n[i] = tB + q * tD + kappa * tK;
+      out_n1[i] = uB + q * uD + kappa * uK;
+      D += tD * r0[i] + uD * r1[i];
+      K += tK * r0[i] + uK * r1[i];
+    }
+    return;
+  }
+  const Vec vCn = broadcast(Cn), vCn1 = broadcast(Cn1), vCn2 = broadcast(Cn2);
+  const Vec vSn = broadcast(Sn), vSn1 = broadcast(Sn1), vSn2 = broadcast(Sn2);
+  const Vec vq = broadcast(q), vk = broadcast(kappa);
+  Vec accD{}, accK{};
+  auto rows = [&](int i, Vec mask) {
+    const Vec ci = pin(load(cm + i)), ci1 = pin(load(cm + i + 1));
+    const Vec si = pin(load(sm + i)), si1 = pin(load(sm + i + 1));
+    const Vec b0 = pin(load(b + i)), c0 = pin(load(c + i));
+    const Vec pcb = ci * b0, pcc = ci * c0, pcd = ci * load(d + i);
+    const Vec pc1a = ci1 * load(a + i), pc1b = ci1 * b0, pc1c = ci1 * c0;
+    const Vec psa = si * load(a + i - 1), psb = si * load(b + i - 1), psc = si * load(c + i - 1);
+    const Vec ps1b = si1 * load(b + i + 1), ps1c = si1 * load(c + i + 1),
+              ps1d = si1 * load(d + i + 1);
+    const Vec tB = vCn1 * pc1b + vSn1 * ps1c;
+    const Vec tD = vCn * pcb + vSn * psa - tB;
+    const Vec tK = vSn1 * pcc - vSn * pc1a + vCn * ps1b - vCn1 * psb;
+    const Vec uB = vCn2 * pc1c + vSn2 * ps1d;
+    const Vec uD = vCn1 * pcc + vSn1 * psb - uB;
+    const Vec uK = vSn2 * pcd - vSn1 * pc1b + vCn1 * ps1c - vCn2 * psc;
+    detail::store(out_n + i, tB + vq * tD + vk * tK);
+    detail::store(out_n1 + i, uB + vq * uD + vk * uK);
+    const Vec w0 = load(r0 + i) * mask, w1 = load(r1 + i) * mask;
+    accD += tD * w0 + uD * w1;
+    accK += tK * w0 + uK * w1;
+  };
+  const Vec all = broadcast(1.0);
+  int i = 0;
+  for (; i + detail::kLanes <= len; i += detail::kLanes) rows(i, all);
+  if (i < len) {
+    // Rows len-kLanes .. len-1: the first kLanes - (len - i) of them are done already.
+    Vec mask{};
+    for (int j = 0; j < detail::kLanes; ++j) mask[j] = j >= detail::kLanes - (len - i) ? 1.0 : 0.0;
+    rows(len - detail::kLanes, mask);
+  }
+  for (int j = 0; j < detail::kLanes; ++j) {
+    D += accD[j];
+    K += accK[j];
+  }
+}
+
 // First column of part t of nt of the columns 0..T, cut so that the parts hold equal numbers
 // of lower-triangle elements (column n holds T+1-n) and start on even columns (whole pairs).
 int column_split(int T, int t, int nt) {
@@ -397,47 +486,26 @@ void Micromaser::pullback(const Qubit& qubit, const State& r, const State& lambd
         2 * k -
         (cm[0] * Sn1 * xr[0] - cm[1] * Sn * xl[0] + Cn * sm[1] * x0[1] - Cn1 * sm[0] * x0[-1]) * r0;
   };
-  // Columns n and n+1 together on rows n+1 .. T, sharing their loads (as in apply()).
+  // Columns n and n+1 together on rows n+1 .. T (pullback_column_pair), then the diagonal
+  // element of column n+1, which counts once in the symmetric products.
   auto pair = [&](int n) {
-    const int m0 = n + 1, len = T - n;
-    const double* a_ = X + m0 + (n - 1) * ld;
+    const int m0 = n + 1;
+    double D = 0, K = 0;
+    pullback_column_pair(C, S, q, kappa, X, R, ld, n, T - n, Y + m0 + n * ld,
+                         Y + m0 + (n + 1) * ld, D, K);
     const double* b_ = X + m0 + n * ld;
     const double* c_ = X + m0 + (n + 1) * ld;
     const double* d_ = X + m0 + (n + 2) * ld;
-    const double* r0p = R + m0 + n * ld;
-    const double* r1p = R + m0 + (n + 1) * ld;
     const double* cm = C + m0;
     const double* sm = S + m0;
-    double* y0 = Y + m0 + n * ld;
-    double* y1 = Y + m0 + (n + 1) * ld;
-    const double Cn = C[n], Cn1 = C[n + 1], Cn2 = C[n + 2], Sn = S[n], Sn1 = S[n + 1],
-                 Sn2 = S[n + 2];
-    double a = 0, b = 0, k = 0;
-#pragma omp simd reduction(+ : a, b, k)
-    for (int i = 0; i < len; ++i) {
-      const double ci = cm[i], ci1 = cm[i + 1], si = sm[i], si1 = sm[i + 1];
-      const double b0 = b_[i], c0 = c_[i];
-      const double tA = ci * Cn * b0 + si * Sn * a_[i - 1];
-      const double tB = ci1 * Cn1 * b0 + si1 * Sn1 * c_[i + 1];
-      const double tK =
-          ci * Sn1 * c0 - ci1 * Sn * a_[i] + Cn * si1 * b_[i + 1] - Cn1 * si * b_[i - 1];
-      const double uA = ci * Cn1 * c0 + si * Sn1 * b_[i - 1];
-      const double uB = ci1 * Cn2 * c0 + si1 * Sn2 * d_[i + 1];
-      const double uK =
-          ci * Sn2 * d_[i] - ci1 * Sn1 * b0 + Cn1 * si1 * c_[i + 1] - Cn2 * si * c_[i - 1];
-      y0[i] = q * tA + (1 - q) * tB + kappa * tK;
-      y1[i] = q * uA + (1 - q) * uB + kappa * uK;
-      a += tA * r0p[i] + uA * r1p[i];
-      b += tB * r0p[i] + uB * r1p[i];
-      k += tK * r0p[i] + uK * r1p[i];
-    }
-    // All counted twice; row n+1 of column n+1 is its diagonal and counts once.
-    const double r11 = r1p[0];
-    dA += 2 * a - (cm[0] * Cn1 * c_[0] + sm[0] * Sn1 * b_[-1]) * r11;
-    dB += 2 * b - (cm[1] * Cn2 * c_[0] + sm[1] * Sn2 * d_[1]) * r11;
-    dK += 2 * k -
-          (cm[0] * Sn2 * d_[0] - cm[1] * Sn1 * b_[0] + Cn1 * sm[1] * c_[1] - Cn2 * sm[0] * c_[-1]) *
-              r11;
+    const double Cn1 = C[n + 1], Cn2 = C[n + 2], Sn1 = S[n + 1], Sn2 = S[n + 2];
+    const double r11 = R[m0 + (n + 1) * ld];
+    const double uA = cm[0] * Cn1 * c_[0] + sm[0] * Sn1 * b_[-1];
+    const double uB = cm[1] * Cn2 * c_[0] + sm[1] * Sn2 * d_[1];
+    const double uK =
+        cm[0] * Sn2 * d_[0] - cm[1] * Sn1 * b_[0] + Cn1 * sm[1] * c_[1] - Cn2 * sm[0] * c_[-1];
+    dA += 2 * D - (uA - uB) * r11;  // dA accumulates <(A - B)^T L, r> here (dB stays 0)
+    dK += 2 * K - uK * r11;
   };
   if (band < N_) {
     for (int n = 0; n <= T; ++n) single(n, std::min(T, n + band) - n + 1);

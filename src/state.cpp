@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <qbopt/observables.hpp>
@@ -10,7 +11,10 @@ namespace qbopt {
 
 State::State(int N) : N_(N), top_(0), diagonal_(true) {
   if (N < 2) throw std::invalid_argument("N must be >= 2, got " + std::to_string(N));
-  buf_ = Eigen::MatrixXd::Zero(N + 2, N + 2);
+  // Offsets 0, 11, 22, ... (mod 64) times 64 bytes: consecutive states far apart in a page.
+  static std::atomic<unsigned> created{0};
+  offset_ = static_cast<int>(8 * (created.fetch_add(1, std::memory_order_relaxed) * 11 % 64));
+  buf_ = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(bytes(N) / sizeof(double)));
   at(0, 0) = 1.0;
 }
 

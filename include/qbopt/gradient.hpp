@@ -34,11 +34,12 @@ struct GradientOptions {
   // checkpoints. When the four states alone exceed it, the checkpoints get the whole budget
   // on top of them (the plan is then flagged over_budget).
   std::size_t memory_budget = std::size_t(256) << 20;
-  // Recompute the next segment on a second core while the adjoint runs through this one.
-  // Off by default: measured on a 2-vCPU Zen 5 VM, one core with L2-sized segments (32.6 ms
-  // for 1000 collisions at N = 150) beat the pipeline (43-59 ms), which had paid 1.25x on an
-  // earlier machine; it also leaves the second core to parallel starts and sweeps.
-  bool pipeline = false;
+  // With two cores free (outside any parallel region, and not limited to one thread): two
+  // threads take the checkpoint segments in turn, each recomputing its segment while the
+  // other runs the adjoint through the one after it (LossEvaluator). Measured on a 2-vCPU
+  // Zen 5 VM, 1000 collisions at N = 150: 15.7 ms against 18.0 ms on one core. Callers turn
+  // it off when the cores run other work (parallel starts, sweep tasks, --threads 1).
+  bool pipeline = true;
   // Polled every poll_interval(N) collisions in the forward and backward passes; true makes
   // the evaluation throw Interrupted.
   StopHook should_stop;
@@ -47,7 +48,7 @@ struct GradientOptions {
 // How an evaluation stores its states, and the memory it needs.
 struct GradientPlan {
   long stride = 1;          // collisions per checkpoint segment (1 = every state stored)
-  bool pipeline = false;    // two segment buffers, recomputed on a second core
+  bool pipeline = false;    // two segment buffers, two threads taking segments in turn
   // Multi-level (binomial, "revolve") checkpointing in `slots` packed slots of slot_bytes
   // (0 slots: every state recomputed from r_0); stride is then unused. Otherwise one level
   // of checkpoints every `stride` collisions.
@@ -83,6 +84,7 @@ struct LossEvaluation {
   // multi-level checkpoint slots held at once (0 for the one-level plans).
   long long recomputed = 0;
   long slots_held = 0;
+  int adjoint_threads = 1;  // threads that shared the backward pass (GradientOptions::pipeline)
 };
 
 // L(schedule) and dL/dparameters: forward through the collisions, then the adjoint
@@ -111,10 +113,9 @@ class LossEvaluator {
 // (which does not rerun the step).
 long long reversal_cost(long l, long s);
 
-// Bytes of states per automatic checkpoint segment, from this machine's cache sizes. With the
-// two-core pipeline: a quarter of L3, within [4 MiB, 64 MiB] (16 MiB when unknown); on one
-// core: two L2s, within [512 KiB, 8 MiB] (2 MiB when unknown).
-std::size_t checkpoint_segment_bytes(bool pipeline = true);
+// Bytes of states per automatic checkpoint segment, from this machine's cache sizes: four
+// L2s, within [1 MiB, 16 MiB] (4 MiB when L2 is unknown).
+std::size_t checkpoint_segment_bytes();
 
 // One-shot convenience form of LossEvaluator.
 LossEvaluation evaluate_loss(const CollisionModel& model, const Schedule& schedule,

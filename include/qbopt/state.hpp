@@ -27,9 +27,11 @@ class State {
   // kLeakageWarning) or not positive semidefinite (within 1e-9 of its largest entry).
   static State from_density_matrix(const Eigen::MatrixXcd& rho, int N);
 
-  // Memory of one state on N levels: 8 (N+2)^2 bytes (the zero border included).
+  // Memory of one state on N levels: 8 (N+2)^2 bytes (the zero border included) and the
+  // room for the buffer's offset.
   static std::size_t bytes(int N) {
-    return sizeof(double) * static_cast<std::size_t>(N + 2) * static_cast<std::size_t>(N + 2);
+    return sizeof(double) *
+           (static_cast<std::size_t>(N + 2) * static_cast<std::size_t>(N + 2) + kOffsetRoom);
   }
 
   int dim() const { return N_; }
@@ -44,10 +46,10 @@ class State {
 
   // Raw access for kernels (see detail/layout): element (m, n) at data()[(m+1) + (n+1)*ld()].
   int ld() const { return N_ + 2; }
-  double* data() { return buf_.data(); }
-  const double* data() const { return buf_.data(); }
-  double& at(int m, int n) { return buf_.data()[(m + 1) + (n + 1) * (N_ + 2)]; }
-  double at(int m, int n) const { return buf_.data()[(m + 1) + (n + 1) * (N_ + 2)]; }
+  double* data() { return buf_.data() + offset_; }
+  const double* data() const { return buf_.data() + offset_; }
+  double& at(int m, int n) { return data()[(m + 1) + (n + 1) * (N_ + 2)]; }
+  double at(int m, int n) const { return data()[(m + 1) + (n + 1) * (N_ + 2)]; }
   void set_top(int t) { top_ = t; }
   void set_diagonal(bool d) { diagonal_ = d; }
   // Copy the sub-diagonal onto the super-diagonal for levels 0..top (stencil invariant).
@@ -56,10 +58,17 @@ class State {
   void clear();
 
  private:
+  // Each new state starts its matrix at a different multiple of 64 bytes within a 4 KiB page
+  // of its buffer. Large buffers all start at the same offset in a page, so element (m, n)
+  // of a collision's input and output had equal address bits 0-11, and every load after a
+  // store to the other state waited on a false store-to-load dependency ("4K aliasing"):
+  // 40% of the adjoint's time at N = 150 (Zen 5).
+  static constexpr std::size_t kOffsetRoom = 512;  // doubles: 4 KiB
   int N_ = 0;
   int top_ = 0;
   bool diagonal_ = true;
-  Eigen::MatrixXd buf_;  // (N+2) x (N+2), column-major, zero border
+  int offset_ = 0;        // doubles from buf_'s start to element (-1, -1)
+  Eigen::VectorXd buf_;   // (N+2) x (N+2) column-major with a zero border, after offset_
 };
 
 // Frobenius product <a, b> = sum_mn a_mn b_mn of the full symmetric matrices (the product in
