@@ -221,8 +221,8 @@ CavityDamping::CavityDamping(int N, double kappa_tau, double n_th, Arrivals arri
   // Poisson: LU of 1 - tau L on every diagonal, d = m - n, j = n (no pivoting: the matrix is
   // column diagonally dominant, an M-matrix). p_j = a_j - l_j u_j-1 / p_j-1, stored as
   // forward_ = l_j / p_j-1 and pivot_ = 1 / p_j at element (m, n) of the State layout.
-  forward_ = Eigen::MatrixXd::Zero(N + 2, N + 2);
-  pivot_ = Eigen::MatrixXd::Zero(N + 2, N + 2);
+  forward_ = Eigen::MatrixXd::Zero(State::leading_dimension(N), N + 2);
+  pivot_ = Eigen::MatrixXd::Zero(State::leading_dimension(N), N + 2);
   const double up = kappa_tau * (n_th + 1), low = kappa_tau * n_th;
   for (int d = 0; d < N; ++d) {
     double p_prev = 1, u_prev = 0;

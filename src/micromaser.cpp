@@ -58,6 +58,12 @@ inline void forward_column(const double* __restrict Cv, const double* __restrict
   }
 }
 
+// Rows from m0 on up to the first whose element starts a 64-byte line (row m: m + 1 a multiple
+// of kLanes in every State column and in the C, S tables; State::leading_dimension).
+inline int aligned_start(int m0) {
+  return (detail::kLanes - (m0 + 1) % detail::kLanes) % detail::kLanes;
+}
+
 // Columns n and n+1 together, rows m = n+1 .. n+len: the two share their coefficient and
 // column loads (14 loads for two outputs instead of 22). Explicit vectors of kLanes rows, each
 // load kept in a register (detail::pin), then the remaining rows one by one.
@@ -84,24 +90,53 @@ inline void forward_column_pair(const double* __restrict C, const double* __rest
   const Vec v0 = broadcast(v[0]), v1 = broadcast(v[1]), v2 = broadcast(v[2]),
             v3 = broadcast(v[3]), v4 = broadcast(v[4]), v5 = broadcast(v[5]),
             v6 = broadcast(v[6]), v7 = broadcast(v[7]);
-  // Rows i .. i+kLanes-1 of both columns.
-  auto rows = [&](int i) {
-    const Vec a0 = pin(load(a + i)), am = pin(load(a + i - 1));
-    const Vec b0 = pin(load(b + i)), bm = pin(load(b + i - 1)), bp = pin(load(b + i + 1));
-    const Vec c0 = pin(load(c + i)), cmn = pin(load(c + i - 1)), cp = pin(load(c + i + 1));
-    const Vec d0 = pin(load(d + i)), dp = pin(load(d + i + 1));
-    const Vec ci = pin(load(cm + i)), ci1 = pin(load(cm + i + 1));
-    const Vec si = pin(load(sm + i)), si1 = pin(load(sm + i + 1));
+  // Rows i .. i+kLanes-1 of both columns from the coefficient vectors at rows i, i+1 and the
+  // columns at rows i (a0 .. d0), i-1 (am, bm, cmn) and i+1 (bp, cp, dp).
+  auto stencil = [&](int i, Vec ci, Vec ci1, Vec si, Vec si1, Vec a0, Vec am, Vec b0, Vec bm,
+                     Vec bp, Vec c0, Vec cmn, Vec cp, Vec d0, Vec dp) {
     detail::store(out_n + i, ci * (w0 * b0 + w1 * a0) + ci1 * (w2 * b0 + w3 * c0) +
                                  si * (w4 * am + w5 * bm) + si1 * (w6 * cp + w7 * bp));
     detail::store(out_n1 + i, ci * (v0 * c0 + v1 * b0) + ci1 * (v2 * c0 + v3 * d0) +
                                   si * (v4 * bm + v5 * cmn) + si1 * (v6 * dp + v7 * cp));
   };
+  auto rows = [&](int i) {
+    stencil(i, pin(load(cm + i)), pin(load(cm + i + 1)), pin(load(sm + i)),
+            pin(load(sm + i + 1)), pin(load(a + i)), pin(load(a + i - 1)), pin(load(b + i)),
+            pin(load(b + i - 1)), pin(load(b + i + 1)), pin(load(c + i)), pin(load(c + i - 1)),
+            pin(load(c + i + 1)), pin(load(d + i)), pin(load(d + i + 1)));
+  };
   int i = 0;
   if (len >= detail::kLanes) {
+    // Vectors from the first row that starts a cache line in every column and in C, S
+    // (State::leading_dimension), after one unaligned vector at row m0; the last rows as one
+    // more vector ending on row len-1. The overlaps rewrite some rows with the same values
+    // (same inputs, same operations), cheaper than single rows.
+    i = aligned_start(m0);
+    if (i > 0) rows(0);
+    if constexpr (detail::kCheapShift) {
+      // While a next vector exists: one aligned load per column and per coefficient vector,
+      // the rows before and after formed from the neighbouring vectors in registers
+      // (row_before/row_after) instead of loads that straddle two cache lines.
+      constexpr int K = detail::kLanes;
+      if (i + 2 * K <= len) {
+        Vec ap = broadcast(a[i - 1]), bp = broadcast(b[i - 1]), cp = broadcast(c[i - 1]);
+        Vec b0 = load(b + i), c0 = load(c + i), d0 = load(d + i), ci = load(cm + i),
+            si = load(sm + i);
+        for (; i + 2 * K <= len; i += K) {
+          const Vec a0 = pin(load(a + i));
+          const Vec b1 = pin(load(b + i + K)), c1 = pin(load(c + i + K)),
+                    d1 = pin(load(d + i + K)), ci_n = pin(load(cm + i + K)),
+                    si_n = pin(load(sm + i + K));
+          using detail::row_after;
+          using detail::row_before;
+          stencil(i, ci, row_after(ci, ci_n), si, row_after(si, si_n), a0, row_before(ap, a0),
+                  b0, row_before(bp, b0), row_after(b0, b1), c0, row_before(cp, c0),
+                  row_after(c0, c1), d0, row_after(d0, d1));
+          ap = a0, bp = b0, cp = c0, b0 = b1, c0 = c1, d0 = d1, ci = ci_n, si = si_n;
+        }
+      }
+    }
     for (; i + detail::kLanes <= len; i += detail::kLanes) rows(i);
-    // The last rows as one more vector ending on row len-1: it rewrites some rows with the
-    // same values (same inputs, same operations), cheaper than finishing one row at a time.
     if (i < len) rows(len - detail::kLanes);
     return;
   }
@@ -192,15 +227,14 @@ inline void pullback_column_pair(const double* __restrict C, const double* __res
   const Vec vSn = broadcast(Sn), vSn1 = broadcast(Sn1), vSn2 = broadcast(Sn2);
   const Vec vq = broadcast(q), vk = broadcast(kappa);
   Vec accD{}, accK{};
-  auto rows = [&](int i, Vec mask) {
-    const Vec ci = pin(load(cm + i)), ci1 = pin(load(cm + i + 1));
-    const Vec si = pin(load(sm + i)), si1 = pin(load(sm + i + 1));
-    const Vec b0 = pin(load(b + i)), c0 = pin(load(c + i));
-    const Vec pcb = ci * b0, pcc = ci * c0, pcd = ci * load(d + i);
-    const Vec pc1a = ci1 * load(a + i), pc1b = ci1 * b0, pc1c = ci1 * c0;
-    const Vec psa = si * load(a + i - 1), psb = si * load(b + i - 1), psc = si * load(c + i - 1);
-    const Vec ps1b = si1 * load(b + i + 1), ps1c = si1 * load(c + i + 1),
-              ps1d = si1 * load(d + i + 1);
+  // Rows i .. i+kLanes-1 from the coefficient vectors at rows i, i+1 and the columns of L
+  // at rows i (a0 .. d0), i-1 (am, bm, cm_) and i+1 (bp, cp, dp).
+  auto stencil = [&](int i, Vec mask, Vec ci, Vec ci1, Vec si, Vec si1, Vec a0, Vec am, Vec b0,
+                     Vec bm, Vec bp, Vec c0, Vec cm_, Vec cp, Vec d0, Vec dp) {
+    const Vec pcb = ci * b0, pcc = ci * c0, pcd = ci * d0;
+    const Vec pc1a = ci1 * a0, pc1b = ci1 * b0, pc1c = ci1 * c0;
+    const Vec psa = si * am, psb = si * bm, psc = si * cm_;
+    const Vec ps1b = si1 * bp, ps1c = si1 * cp, ps1d = si1 * dp;
     const Vec tB = vCn1 * pc1b + vSn1 * ps1c;
     const Vec tD = vCn * pcb + vSn * psa - tB;
     const Vec tK = vSn1 * pcc - vSn * pc1a + vCn * ps1b - vCn1 * psb;
@@ -213,8 +247,42 @@ inline void pullback_column_pair(const double* __restrict C, const double* __res
     accD += tD * w0 + uD * w1;
     accK += tK * w0 + uK * w1;
   };
+  auto rows = [&](int i, Vec mask) {
+    stencil(i, mask, pin(load(cm + i)), pin(load(cm + i + 1)), pin(load(sm + i)),
+            pin(load(sm + i + 1)), pin(load(a + i)), pin(load(a + i - 1)), pin(load(b + i)),
+            pin(load(b + i - 1)), pin(load(b + i + 1)), pin(load(c + i)), pin(load(c + i - 1)),
+            pin(load(c + i + 1)), pin(load(d + i)), pin(load(d + i + 1)));
+  };
   const Vec all = broadcast(1.0);
-  int i = 0;
+  // As in forward_column_pair: an unaligned first vector, then vectors starting a line. Rows
+  // that two vectors cover count in the sums once (masks).
+  int i = aligned_start(m0);
+  if (i > 0) {
+    Vec head{};
+    for (int j = 0; j < detail::kLanes; ++j) head[j] = j < i ? 1.0 : 0.0;
+    rows(0, head);
+  }
+  if constexpr (detail::kCheapShift) {
+    // As in forward_column_pair: aligned loads, neighbouring rows by shifts in registers.
+    constexpr int K = detail::kLanes;
+    if (i + 2 * K <= len) {
+      using detail::row_after;
+      using detail::row_before;
+      Vec ap = broadcast(a[i - 1]), bp = broadcast(b[i - 1]), cp = broadcast(c[i - 1]);
+      Vec b0 = load(b + i), c0 = load(c + i), d0 = load(d + i), ci = load(cm + i),
+          si = load(sm + i);
+      for (; i + 2 * K <= len; i += K) {
+        const Vec a0 = pin(load(a + i));
+        const Vec b1 = pin(load(b + i + K)), c1 = pin(load(c + i + K)),
+                  d1 = pin(load(d + i + K)), ci_n = pin(load(cm + i + K)),
+                  si_n = pin(load(sm + i + K));
+        stencil(i, all, ci, row_after(ci, ci_n), si, row_after(si, si_n), a0, row_before(ap, a0),
+                b0, row_before(bp, b0), row_after(b0, b1), c0, row_before(cp, c0),
+                row_after(c0, c1), d0, row_after(d0, d1));
+        ap = a0, bp = b0, cp = c0, b0 = b1, c0 = c1, d0 = d1, ci = ci_n, si = si_n;
+      }
+    }
+  }
   for (; i + detail::kLanes <= len; i += detail::kLanes) rows(i, all);
   if (i < len) {
     // Rows len-kLanes .. len-1: the first kLanes - (len - i) of them are done already.

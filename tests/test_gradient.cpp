@@ -382,11 +382,11 @@ TEST(MultiLevelCheckpointing, GivesTheStoreAllGradient) {
 
 TEST(MultiLevelCheckpointing, PlanFitsTheBudgetAtAnySize) {
   GradientOptions o;  // the default 256 MiB
-  // N = 5000: a state is 8 (N+2)^2 bytes and 4 KiB of room for its offset in a page, 191 MiB;
-  // a packed slot 8 N(N+1)/2, 95 MiB.
+  // N = 5000: a state is 8 ld (N+2) bytes (ld = N+2 rounded up to a multiple of 8) and 4 KiB
+  // of room for its offset in a page, 191 MiB; a packed slot 8 N(N+1)/2, 95 MiB.
   GradientPlan p = plan_gradient(5000, 1000, o);
   std::cout << "N 5000, n 1000: " << p.describe() << ", " << format_bytes(p.bytes) << "\n";
-  EXPECT_EQ(p.state_bytes, 8u * 5002 * 5002 + 4096);
+  EXPECT_EQ(p.state_bytes, 8u * 5008 * 5002 + 4096);
   EXPECT_EQ(p.slots, 2);  // the four states exceed 256 MiB: two slots on top of them
   EXPECT_TRUE(p.over_budget);
   EXPECT_LE(p.bytes, o.memory_budget + 4 * p.state_bytes + 12 * 1001);

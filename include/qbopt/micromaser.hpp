@@ -43,7 +43,8 @@ class Micromaser final : public CollisionModel {
   // sqrt(n) C_n for n = -1..N+1 (stored from index 0).
   struct Tables {
     double g = std::numeric_limits<double>::quiet_NaN();
-    std::vector<double> C, S, dC, dS;
+    // 64-byte aligned: C_m and row m of a State column start a line together.
+    std::vector<double, Eigen::aligned_allocator<double>> C, S, dC, dS;
     void fill(double g, int N);
   };
 

@@ -27,11 +27,14 @@ class State {
   // kLeakageWarning) or not positive semidefinite (within 1e-9 of its largest entry).
   static State from_density_matrix(const Eigen::MatrixXcd& rho, int N);
 
-  // Memory of one state on N levels: 8 (N+2)^2 bytes (the zero border included) and the
-  // room for the buffer's offset.
+  // Rows stored per column: N + 2 (the zero border included) rounded up to a multiple of 8,
+  // so that one row starts a 64-byte line in every column (aligned vector loads).
+  static int leading_dimension(int N) { return (N + 2 + 7) / 8 * 8; }
+  // Memory of one state on N levels: 8 ld (N+2) bytes and the room for the buffer's offset.
   static std::size_t bytes(int N) {
-    return sizeof(double) *
-           (static_cast<std::size_t>(N + 2) * static_cast<std::size_t>(N + 2) + kOffsetRoom);
+    return sizeof(double) * (static_cast<std::size_t>(leading_dimension(N)) *
+                                 static_cast<std::size_t>(N + 2) +
+                             kOffsetRoom);
   }
 
   int dim() const { return N_; }
@@ -45,11 +48,11 @@ class State {
   Eigen::MatrixXcd density_matrix() const;  // rho = D r D^dag, D = diag((-i)^m)
 
   // Raw access for kernels (see detail/layout): element (m, n) at data()[(m+1) + (n+1)*ld()].
-  int ld() const { return N_ + 2; }
+  int ld() const { return leading_dimension(N_); }
   double* data() { return buf_.data() + offset_; }
   const double* data() const { return buf_.data() + offset_; }
-  double& at(int m, int n) { return data()[(m + 1) + (n + 1) * (N_ + 2)]; }
-  double at(int m, int n) const { return data()[(m + 1) + (n + 1) * (N_ + 2)]; }
+  double& at(int m, int n) { return data()[(m + 1) + (n + 1) * ld()]; }
+  double at(int m, int n) const { return data()[(m + 1) + (n + 1) * ld()]; }
   void set_top(int t) { top_ = t; }
   void set_diagonal(bool d) { diagonal_ = d; }
   // Copy the sub-diagonal onto the super-diagonal for levels 0..top (stencil invariant).
@@ -68,7 +71,7 @@ class State {
   int top_ = 0;
   bool diagonal_ = true;
   int offset_ = 0;        // doubles from buf_'s start to element (-1, -1)
-  Eigen::VectorXd buf_;   // (N+2) x (N+2) column-major with a zero border, after offset_
+  Eigen::VectorXd buf_;   // ld x (N+2) column-major with a zero border, after offset_
 };
 
 // Frobenius product <a, b> = sum_mn a_mn b_mn of the full symmetric matrices (the product in

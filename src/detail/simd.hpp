@@ -24,6 +24,21 @@ inline Vec load(const double* p) {  // unaligned
 inline void store(double* p, Vec v) { std::memcpy(p, &v, sizeof v); }
 inline Vec broadcast(double x) { return Vec{} + x; }
 
+// Whether shifting a vector by one row costs one instruction (AVX-512 valignq); with AVX2
+// it takes two, and an unaligned load is cheaper.
+#if defined(__AVX512F__)
+inline constexpr bool kCheapShift = true;
+typedef long long Index __attribute__((vector_size(kLanes * sizeof(long long))));
+// (p[kLanes-1], x[0], .., x[kLanes-2]): rows i-1 .. i+kLanes-2 from the vectors at i-kLanes, i.
+inline Vec row_before(Vec p, Vec x) { return __builtin_shuffle(p, x, Index{7, 8, 9, 10, 11, 12, 13, 14}); }
+// (x[1], .., x[kLanes-1], nx[0]): rows i+1 .. i+kLanes from the vectors at i, i+kLanes.
+inline Vec row_after(Vec x, Vec nx) { return __builtin_shuffle(x, nx, Index{1, 2, 3, 4, 5, 6, 7, 8}); }
+#else
+inline constexpr bool kCheapShift = true;
+inline Vec row_before(Vec, Vec x) { return x; }  // unused
+inline Vec row_after(Vec x, Vec) { return x; }   // unused
+#endif
+
 // Keeps a loaded value in a register: without it GCC folds every use of a load into the
 // arithmetic instruction as a memory operand and loads the same (cache-line crossing) vector
 // once per use, which made the collision load-bound (measured 27% slower at N = 150, AVX-512).
