@@ -24,20 +24,24 @@ inline Vec load(const double* p) {  // unaligned
 inline void store(double* p, Vec v) { std::memcpy(p, &v, sizeof v); }
 inline Vec broadcast(double x) { return Vec{} + x; }
 
-// Whether shifting a vector by one row costs one instruction (AVX-512 valignq); with AVX2
-// it takes two, and an unaligned load is cheaper.
+// Vectors shifted by one row: row_before(p, x) = (p[kLanes-1], x[0], .., x[kLanes-2]), the rows
+// i-1 .. i+kLanes-2 from the vectors at rows i-kLanes and i; row_after(x, nx) = (x[1], ..,
+// x[kLanes-1], nx[0]), the rows i+1 .. i+kLanes from the vectors at i and i+kLanes.
+// kCheapShift: one instruction (AVX-512 valignq), cheaper than a load straddling two cache
+// lines; with AVX2 a shift across the two 128-bit halves takes two, and the kernels load.
+typedef long long Index __attribute__((vector_size(kLanes * sizeof(long long))));
 #if defined(__AVX512F__)
 inline constexpr bool kCheapShift = true;
-typedef long long Index __attribute__((vector_size(kLanes * sizeof(long long))));
-// (p[kLanes-1], x[0], .., x[kLanes-2]): rows i-1 .. i+kLanes-2 from the vectors at i-kLanes, i.
-inline Vec row_before(Vec p, Vec x) { return __builtin_shuffle(p, x, Index{7, 8, 9, 10, 11, 12, 13, 14}); }
-// (x[1], .., x[kLanes-1], nx[0]): rows i+1 .. i+kLanes from the vectors at i, i+kLanes.
-inline Vec row_after(Vec x, Vec nx) { return __builtin_shuffle(x, nx, Index{1, 2, 3, 4, 5, 6, 7, 8}); }
+inline constexpr Index kBefore = {7, 8, 9, 10, 11, 12, 13, 14}, kAfter = {1, 2, 3, 4, 5, 6, 7, 8};
+#elif defined(__AVX__)
+inline constexpr bool kCheapShift = false;
+inline constexpr Index kBefore = {3, 4, 5, 6}, kAfter = {1, 2, 3, 4};
 #else
-inline constexpr bool kCheapShift = true;
-inline Vec row_before(Vec, Vec x) { return x; }  // unused
-inline Vec row_after(Vec x, Vec) { return x; }   // unused
+inline constexpr bool kCheapShift = false;
+inline constexpr Index kBefore = {1, 2}, kAfter = {1, 2};
 #endif
+inline Vec row_before(Vec p, Vec x) { return __builtin_shuffle(p, x, kBefore); }
+inline Vec row_after(Vec x, Vec nx) { return __builtin_shuffle(x, nx, kAfter); }
 
 // Keeps a loaded value in a register: without it GCC folds every use of a load into the
 // arithmetic instruction as a memory operand and loads the same (cache-line crossing) vector
