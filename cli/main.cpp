@@ -55,7 +55,7 @@ struct ModelFlags {
         ->take_all();
     g_option = app.add_option("--g", g, "coupling g tau (rad, dimensionless); same as --param g=VALUE")
                    ->default_str("pi/sqrt(15.6) = " + format_number(kPaperCoupling));
-    app.add_option("--nc", nc, "Fock truncation N (levels 0..N-1; a state takes 8 (N+2)^2 bytes)");
+    app.add_option("--nc", nc, "Fock truncation N (levels 0..N-1; a state takes about 8 (N+2)^2 bytes)");
   }
   // Builds and validates the model; throws std::invalid_argument naming the offending value.
   void finish_model() {

@@ -11,6 +11,7 @@
 #include <qbopt/memory.hpp>
 #include <qbopt/observables.hpp>
 #include <stdexcept>
+#include <exception>
 #include <thread>
 
 #ifdef _OPENMP
@@ -428,31 +429,55 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
     // more than the collision itself on a 2-vCPU VM: 12 us per state). In wall time the
     // gradient costs about forward + adjoint. The adjoint visits the collisions in the same
     // order as on one thread, so the result is bit-identical.
+    // Two threads when two cores are free: not inside another parallel region (multi-start,
+    // sweep tasks), nor with a worker's share of one core.
+    bool two = false;
+#ifdef _OPENMP
+    two = !omp_in_parallel() && omp_get_max_threads() >= 2;
+#endif
     ensure_states(segment_, static_cast<std::size_t>(stride - 1), N, should_stop);
-    ensure_states(next_segment_, static_cast<std::size_t>(stride - 1), N, should_stop);
+    if (two)
+      ensure_states(next_segment_, static_cast<std::size_t>(stride - 1), N, should_stop);
     const long segments = last / stride + 1;
     std::atomic<long> turn{segments - 1};  // the segment whose adjoint may run now
-    int team = 1;  // two threads when two cores are free: not inside another parallel region
-#ifdef _OPENMP     // (multi-start, sweep tasks), nor with a worker's share of one core
-    if (!omp_in_parallel()) team = std::min(2, omp_get_max_threads());
-#endif
-#pragma omp parallel num_threads(team)
-    {
-      int t = 0, nt = 1;
-#ifdef _OPENMP
-      t = omp_get_thread_num();
-      nt = omp_get_num_threads();  // 1 inside another parallel region
-#endif
-      if (t == 0) out.adjoint_threads = nt;
+    // An exception may not leave the region (a model's first scratch allocation on the
+    // second thread, a stop hook that throws): the first is kept, the other thread stops at
+    // its next poll, and it is rethrown after the region.
+    std::exception_ptr error;
+    auto run_segments = [&](int t, int nt) {
       std::vector<State>& buf = t == 0 ? segment_ : next_segment_;
       for (long j = segments - 1 - t; j >= 0; j -= nt) {
-        recompute(j * stride, buf);
-        for (int spin = 0; turn.load(std::memory_order_acquire) != j && !stop.load(); ++spin)
-          if (spin > 1000) std::this_thread::yield();
-        if (!stop) pull(j * stride, buf);
+        try {
+          if (!stop) recompute(j * stride, buf);
+          for (int spin = 0; turn.load(std::memory_order_acquire) != j && !stop.load();)
+            if (spin < 1000)
+              ++spin;
+            else
+              std::this_thread::yield();
+          if (!stop) pull(j * stride, buf);
+        } catch (...) {
+#pragma omp critical(qbopt_adjoint_error)
+          if (!error) error = std::current_exception();
+          stop.store(true);
+        }
         turn.store(j - 1, std::memory_order_release);
       }
+    };
+    if (two) {
+#pragma omp parallel num_threads(2)
+      {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();  // 1 if the runtime gives fewer threads
+#endif
+        if (t == 0) out.adjoint_threads = nt;
+        run_segments(t, nt);
+      }
+    } else {
+      run_segments(0, 1);
     }
+    if (error) std::rethrow_exception(error);
   }
   if (stop) throw Interrupted();
   out.recomputed = recomputed;

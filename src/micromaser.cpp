@@ -117,16 +117,16 @@ inline void forward_column_pair(const double* __restrict C, const double* __rest
       // While a next vector exists: one aligned load per column and per coefficient vector,
       // the rows before and after formed from the neighbouring vectors in registers
       // (row_before/row_after) instead of loads that straddle two cache lines.
-      constexpr int K = detail::kLanes;
-      if (i + 2 * K <= len) {
+      constexpr int L = detail::kLanes;
+      if (i + 2 * L <= len) {
         Vec ap = broadcast(a[i - 1]), bp = broadcast(b[i - 1]), cp = broadcast(c[i - 1]);
         Vec b0 = load(b + i), c0 = load(c + i), d0 = load(d + i), ci = load(cm + i),
             si = load(sm + i);
-        for (; i + 2 * K <= len; i += K) {
+        for (; i + 2 * L <= len; i += L) {
           const Vec a0 = pin(load(a + i));
-          const Vec b1 = pin(load(b + i + K)), c1 = pin(load(c + i + K)),
-                    d1 = pin(load(d + i + K)), ci_n = pin(load(cm + i + K)),
-                    si_n = pin(load(sm + i + K));
+          const Vec b1 = pin(load(b + i + L)), c1 = pin(load(c + i + L)),
+                    d1 = pin(load(d + i + L)), ci_n = pin(load(cm + i + L)),
+                    si_n = pin(load(sm + i + L));
           using detail::row_after;
           using detail::row_before;
           stencil(i, ci, row_after(ci, ci_n), si, row_after(si, si_n), a0, row_before(ap, a0),
@@ -264,18 +264,18 @@ inline void pullback_column_pair(const double* __restrict C, const double* __res
   }
   if constexpr (detail::kCheapShift) {
     // As in forward_column_pair: aligned loads, neighbouring rows by shifts in registers.
-    constexpr int K = detail::kLanes;
-    if (i + 2 * K <= len) {
+    constexpr int L = detail::kLanes;
+    if (i + 2 * L <= len) {
       using detail::row_after;
       using detail::row_before;
       Vec ap = broadcast(a[i - 1]), bp = broadcast(b[i - 1]), cp = broadcast(c[i - 1]);
       Vec b0 = load(b + i), c0 = load(c + i), d0 = load(d + i), ci = load(cm + i),
           si = load(sm + i);
-      for (; i + 2 * K <= len; i += K) {
+      for (; i + 2 * L <= len; i += L) {
         const Vec a0 = pin(load(a + i));
-        const Vec b1 = pin(load(b + i + K)), c1 = pin(load(c + i + K)),
-                  d1 = pin(load(d + i + K)), ci_n = pin(load(cm + i + K)),
-                  si_n = pin(load(sm + i + K));
+        const Vec b1 = pin(load(b + i + L)), c1 = pin(load(c + i + L)),
+                  d1 = pin(load(d + i + L)), ci_n = pin(load(cm + i + L)),
+                  si_n = pin(load(sm + i + L));
         stencil(i, all, ci, row_after(ci, ci_n), si, row_after(si, si_n), a0, row_before(ap, a0),
                 b0, row_before(bp, b0), row_after(b0, b1), c0, row_before(cp, c0),
                 row_after(c0, c1), d0, row_after(d0, d1));

@@ -10,6 +10,8 @@
 #include <qbopt/qbopt.hpp>
 #include <limits>
 #include <random>
+#include <stdexcept>
+#include <thread>
 
 #include "dense_reference.hpp"
 
@@ -244,6 +246,29 @@ TEST(LossGradient, TwoThreadAdjointIsBitIdentical) {
         EXPECT_EQ(b.batches[i][j], c.batches[i][j]) << name << " batch " << i;
       }
   }
+}
+
+// An exception on the second thread of the backward pass (here a stop hook that fails there)
+// reaches the caller: it may not leave the OpenMP region, which would end the process.
+TEST(LossGradient, ExceptionOnTheSecondAdjointThreadReachesTheCaller) {
+#ifdef _OPENMP
+  if (omp_get_max_threads() < 2) GTEST_SKIP() << "one thread";
+#else
+  GTEST_SKIP() << "no OpenMP";
+#endif
+  const auto caller = std::this_thread::get_id();
+  GradientOptions o;
+  o.checkpoint_every = 7;
+  o.pipeline = true;
+  o.should_stop = [caller] {
+    if (std::this_thread::get_id() != caller) throw std::runtime_error("hook failed");
+    return false;
+  };
+  auto merit = make_figure_of_merit("eq11", {1.0, 0.2});
+  // N = 150 polls every 181 collisions: both threads poll within 2000 collisions.
+  EXPECT_THROW(evaluate_loss(Micromaser(0.7954, 150), Schedule({{{0.3, 0.15}, 2000, false}}),
+                             *merit, o),
+               std::runtime_error);
 }
 
 TEST(LossGradient, FiniteAtTheBoundsOfQ) {

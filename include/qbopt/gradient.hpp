@@ -37,8 +37,10 @@ struct GradientOptions {
   // With two cores free (outside any parallel region, and not limited to one thread): two
   // threads take the checkpoint segments in turn, each recomputing its segment while the
   // other runs the adjoint through the one after it (LossEvaluator). Measured on a 2-vCPU
-  // Zen 5 VM, 1000 collisions at N = 150: 15.7 ms against 18.0 ms on one core. Callers turn
-  // it off when the cores run other work (parallel starts, sweep tasks, --threads 1).
+  // Zen 5 VM, 1000 collisions at N = 150: 11.5-12.2 ms against 15.6-17.0 ms on one core
+  // (bench_gradient). Callers turn it off when the cores run other work (parallel starts,
+  // sweep tasks, --threads 1). The second thread's model scratch (the lossy model keeps a few
+  // thread_local states per thread) is not in GradientPlan's estimate.
   bool pipeline = true;
   // Polled every poll_interval(N) collisions in the forward and backward passes; true makes
   // the evaluation throw Interrupted.

@@ -12,8 +12,9 @@ class Interrupted : public std::runtime_error {
 };
 
 // Returns true to stop. simulate, the loss and its gradient, noise ensembles, the Wigner
-// function, the spectrum and the optimizer poll it at least every few milliseconds of work. Noise ensembles
-// and the Wigner function poll it from several threads at once: it must be thread-safe.
+// function, the spectrum and the optimizer poll it at least every few milliseconds of work.
+// Noise ensembles, the Wigner function and the gradient's two-thread backward pass poll it
+// from several threads at once: it must be thread-safe.
 using StopHook = std::function<bool()>;
 
 // Throws Interrupted when the hook asks to stop.

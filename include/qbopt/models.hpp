@@ -10,7 +10,7 @@
 
 namespace qbopt {
 
-// Upper bound on the Fock truncation N: a state takes 8 (N+2)^2 bytes (200 MB at N = 5000).
+// Upper bound on the Fock truncation N: a state takes about 8 (N+2)^2 bytes (200 MB at N = 5000).
 inline constexpr int kMaxLevels = 5000;
 
 struct ModelEntry {

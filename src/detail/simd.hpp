@@ -40,8 +40,21 @@ inline constexpr Index kBefore = {3, 4, 5, 6}, kAfter = {1, 2, 3, 4};
 inline constexpr bool kCheapShift = false;
 inline constexpr Index kBefore = {1, 2}, kAfter = {1, 2};
 #endif
+#if defined(__clang__)
+inline Vec row_before(Vec p, Vec x) {
+  if constexpr (kLanes == 8) return __builtin_shufflevector(p, x, 7, 8, 9, 10, 11, 12, 13, 14);
+  else if constexpr (kLanes == 4) return __builtin_shufflevector(p, x, 3, 4, 5, 6);
+  else return __builtin_shufflevector(p, x, 1, 2);
+}
+inline Vec row_after(Vec x, Vec nx) {
+  if constexpr (kLanes == 8) return __builtin_shufflevector(x, nx, 1, 2, 3, 4, 5, 6, 7, 8);
+  else if constexpr (kLanes == 4) return __builtin_shufflevector(x, nx, 1, 2, 3, 4);
+  else return __builtin_shufflevector(x, nx, 1, 2);
+}
+#else
 inline Vec row_before(Vec p, Vec x) { return __builtin_shuffle(p, x, kBefore); }
 inline Vec row_after(Vec x, Vec nx) { return __builtin_shuffle(x, nx, kAfter); }
+#endif
 
 // Keeps a loaded value in a register: without it GCC folds every use of a load into the
 // arithmetic instruction as a memory operand and loads the same (cache-line crossing) vector
