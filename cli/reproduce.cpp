@@ -3,6 +3,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -241,7 +242,8 @@ json stability_map(const std::vector<PaperScenario>& sc, bool quick, const Progr
          std::to_string(nc));
   const auto t0 = std::chrono::steady_clock::now();
   const Micromaser model(kG, nc);
-  const SpectrumSettings st = SpectralPenalty::default_settings();
+  SpectrumSettings st = SpectralPenalty::default_settings();
+  st.should_stop = stop_hook();  // thread-safe: polled by every worker below
   // Eigenvalues are resolved to ~1e-13 near the unit circle, so 1 - |lambda_1| below ~1e-12
   // (a lifetime above 1e12, or negative: |lambda_1| = 1 + rounding, e.g. a persistent
   // oscillation at c = 1) is no resolved decay.
@@ -252,10 +254,20 @@ json stability_map(const std::vector<PaperScenario>& sc, bool quick, const Progr
     return resolved ? *s.lifetime : std::numeric_limits<double>::quiet_NaN();
   };
   std::vector<double> life(static_cast<std::size_t>(n_c) * n_q);
-  // Dynamic: spectra near trapping need many more Arnoldi restarts than the rest.
+  // Dynamic: spectra near trapping need many more Arnoldi restarts than the rest. Ctrl-C stops
+  // the spectra in progress (Interrupted may not leave the region) and skips the rest; the
+  // map is then dropped (null).
+  std::atomic<bool> stop{false};
 #pragma omp parallel for schedule(dynamic)
-  for (int idx = 0; idx < n_c * n_q; ++idx)
-    life[idx] = lifetime(Qubit{cs[idx % n_c], qs[idx / n_c]});
+  for (int idx = 0; idx < n_c * n_q; ++idx) {
+    if (stop.load(std::memory_order_relaxed)) continue;
+    try {
+      life[idx] = lifetime(Qubit{cs[idx % n_c], qs[idx / n_c]});
+    } catch (const Interrupted&) {
+      stop.store(true, std::memory_order_relaxed);
+    }
+  }
+  if (stop) return json();
   json rows = json::array();
   for (int j = 0; j < n_q; ++j) {
     json row = json::array();
@@ -460,9 +472,10 @@ int run_reproduce(const ReproduceOptions& o) {
     stopped = interrupted();
   }
   if (!stopped) {
-    results["stability_map"] = stability_map(sc, o.quick, pr);
+    json map = stability_map(sc, o.quick, pr);
+    stopped = interrupted() || map.is_null();
+    if (!stopped) results["stability_map"] = std::move(map);
     write_json(results_path, results);
-    stopped = interrupted();
   }
   results["config"]["seconds_simulation"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();

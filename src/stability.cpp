@@ -79,10 +79,13 @@ SpectralPenalty::SpectralPenalty(double weight, SpectrumSettings settings)
 }
 
 SpectralPenaltyValue SpectralPenalty::operator()(const CollisionModel& model, const Qubit& qubit,
-                                                 bool gradient, bool parameters) const {
+                                                 bool gradient, bool parameters,
+                                                 const StopHook& should_stop) const {
   const int N = model.dim();
   const StepMaps maps = step_maps(model, qubit);
-  const Spectrum s = spectrum(maps.phi, N, settings_);
+  SpectrumSettings settings = settings_;
+  if (should_stop) settings.should_stop = should_stop;
+  const Spectrum s = spectrum(maps.phi, N, settings);
   SpectralPenaltyValue v;
   v.matvecs = s.matvecs;
   if (!s.converged)
@@ -102,7 +105,7 @@ SpectralPenaltyValue SpectralPenalty::operator()(const CollisionModel& model, co
     throw SpectralPenaltyError("the spectral penalty is not finite (" + describe(qubit) + ")");
   if (!gradient) return v;
 
-  const Spectrum left = spectrum(maps.phi_transpose, N, settings_);
+  const Spectrum left = spectrum(maps.phi_transpose, N, settings);
   v.matvecs += left.matvecs;
   const Eigen::MatrixXcd l = matching_left(left, v.eigenvalue, s.eigenvectors[k], qubit);
 
@@ -184,8 +187,9 @@ LossEvaluation evaluate(LossEvaluator& evaluator, const CollisionModel& model,
   LossEvaluation le = evaluator(model, schedule, *loss.merit);
   if (!loss.spectral) return le;
   const GradientOptions& o = evaluator.options();
-  const SpectralPenaltyValue p =
-      (*loss.spectral)(model, schedule.batches().back().qubit, o.gradient, o.gradient && o.parameters);
+  const SpectralPenaltyValue p = (*loss.spectral)(model, schedule.batches().back().qubit,
+                                                  o.gradient, o.gradient && o.parameters,
+                                                  o.should_stop);
   le.merit.value += p.value;
   le.merit.penalty += p.value;
   if (o.gradient) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
 #include <qbopt/qbopt.hpp>
@@ -130,6 +131,24 @@ TEST(SpectralLoss, PenaltyIsWeightTimesDecayRateOfSpectrum) {
   report("eq11-spectral - (eq11 at lambda 0 + penalty)", split);
   EXPECT_LT(split, kPenaltyTol * expected);
   EXPECT_DOUBLE_EQ(spectral.merit.penalty, p.value);
+}
+
+// The evaluator's stop hook reaches the Arnoldi runs of the spectral penalty: a hook that
+// asks to stop after the trajectory's few polls interrupts the evaluation inside a spectrum
+// (which polls once per application of the map), instead of letting it finish.
+TEST(SpectralLoss, StopHookReachesTheSpectrum) {
+  const int N = 60;
+  ModelConfig config("micromaser", N);
+  const auto model = config.make();
+  const Schedule schedule({Batch{{0.390, 0.168}, 100, false}});
+  const Loss loss = make_loss("eq11-spectral", {7.0, 0.2});
+  std::atomic<int> calls{0};
+  GradientOptions o;
+  o.should_stop = [&] { return calls.fetch_add(1) >= 50; };
+  LossEvaluator ev(o);
+  EXPECT_THROW(evaluate(ev, *model, schedule, loss), Interrupted);
+  // 100 collisions at N = 60 poll a handful of times; the spectrum polled the rest.
+  EXPECT_GT(calls.load(), 50);
 }
 
 TEST(SpectralLoss, NamesAndErrors) {

@@ -62,9 +62,11 @@ class SpectralPenalty {
 
   // The penalty of the map of `qubit` under `model`; with `gradient` its derivatives (one more
   // Arnoldi run, on Phi^T, for the left eigenvector), with `parameters` those of the globals too.
-  // Throws SpectralPenaltyError (see above).
+  // Throws SpectralPenaltyError (see above); Interrupted when `should_stop` (or, when that is
+  // empty, the settings' own hook) asks to stop inside an Arnoldi run.
   SpectralPenaltyValue operator()(const CollisionModel& model, const Qubit& qubit,
-                                  bool gradient = true, bool parameters = false) const;
+                                  bool gradient = true, bool parameters = false,
+                                  const StopHook& should_stop = {}) const;
 
  private:
   double weight_;
