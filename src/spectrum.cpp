@@ -279,7 +279,10 @@ Eigenpairs leading_eigenpairs(const LinearMap& phi, int N, const SpectrumSetting
         all.values.size() < std::size_t(st.count) ||
         std::any_of(more.values.begin(), more.values.end(),
                     [&](cd mu) { return std::abs(mu) >= floor * (1 - 1e-5); });
-    if (!candidate && more.converged) break;
+    if (!candidate && more.converged) {
+      all.matvecs += op.count();  // B Q
+      break;
+    }
     if (probe.tolerance > st.tolerance) {
       more = arnoldi(phi, N, Q, st);
       all.matvecs += more.matvecs;
