@@ -64,9 +64,69 @@ inline int aligned_start(int m0) {
   return (detail::kLanes - (m0 + 1) % detail::kLanes) % detail::kLanes;
 }
 
+// The vectors of kLanes rows that cover rows 0 .. len-1 (len >= kLanes) of a column pair:
+// a, b, c, d point at row 0 of the columns n-1 .. n+2 (State layout), cm, sm at the
+// coefficients of row 0. For each vector it calls body(i, mask, ci, ci1, si, si1, a0, am, b0,
+// bm, bp, c0, cm_, cp, d0, dp): rows i .. i+kLanes-1 of the coefficients at rows i, i+1 and of
+// the columns at rows i (a0, b0, c0, d0), i-1 (am, bm, cm_) and i+1 (bp, cp, dp); mask is 1 on
+// the rows no earlier vector covered and 0 on the others (outputs written twice get the same
+// values; sums must count a row once). One unaligned vector first, then vectors from the first
+// row that starts a cache line in every column and in C, S (aligned_start); while a next vector
+// exists and a shift is one instruction, the rows i-1, i+1 come from the neighbouring vectors
+// in registers (row_before/row_after) instead of loads straddling two lines; the last rows as
+// one more vector ending on row len-1. Each load is kept in a register (detail::pin).
+template <class Body>
+inline void column_pair_vectors(const double* a, const double* b, const double* c,
+                                const double* d, const double* cm, const double* sm, int m0,
+                                int len, Body&& body) {
+  using detail::broadcast;
+  using detail::load;
+  using detail::pin;
+  using detail::Vec;
+  constexpr int L = detail::kLanes;
+  auto rows = [&](int i, Vec mask) {
+    body(i, mask, pin(load(cm + i)), pin(load(cm + i + 1)), pin(load(sm + i)),
+         pin(load(sm + i + 1)), pin(load(a + i)), pin(load(a + i - 1)), pin(load(b + i)),
+         pin(load(b + i - 1)), pin(load(b + i + 1)), pin(load(c + i)), pin(load(c + i - 1)),
+         pin(load(c + i + 1)), pin(load(d + i)), pin(load(d + i + 1)));
+  };
+  const Vec all = broadcast(1.0);
+  int i = aligned_start(m0);
+  if (i > 0) {
+    Vec head{};
+    for (int j = 0; j < L; ++j) head[j] = j < i ? 1.0 : 0.0;
+    rows(0, head);
+  }
+  if constexpr (detail::kCheapShift) {
+    if (i + 2 * L <= len) {
+      using detail::row_after;
+      using detail::row_before;
+      Vec ap = broadcast(a[i - 1]), bp = broadcast(b[i - 1]), cp = broadcast(c[i - 1]);
+      Vec b0 = load(b + i), c0 = load(c + i), d0 = load(d + i), ci = load(cm + i),
+          si = load(sm + i);
+      for (; i + 2 * L <= len; i += L) {
+        const Vec a0 = pin(load(a + i));
+        const Vec b1 = pin(load(b + i + L)), c1 = pin(load(c + i + L)),
+                  d1 = pin(load(d + i + L)), ci_n = pin(load(cm + i + L)),
+                  si_n = pin(load(sm + i + L));
+        body(i, all, ci, row_after(ci, ci_n), si, row_after(si, si_n), a0, row_before(ap, a0), b0,
+             row_before(bp, b0), row_after(b0, b1), c0, row_before(cp, c0), row_after(c0, c1), d0,
+             row_after(d0, d1));
+        ap = a0, bp = b0, cp = c0, b0 = b1, c0 = c1, d0 = d1, ci = ci_n, si = si_n;
+      }
+    }
+  }
+  for (; i + L <= len; i += L) rows(i, all);
+  if (i < len) {
+    Vec tail{};  // rows len-L .. i-1 are done already
+    for (int j = 0; j < L; ++j) tail[j] = j >= L - (len - i) ? 1.0 : 0.0;
+    rows(len - L, tail);
+  }
+}
+
 // Columns n and n+1 together, rows m = n+1 .. n+len: the two share their coefficient and
-// column loads (14 loads for two outputs instead of 22). Explicit vectors of kLanes rows, each
-// load kept in a register (detail::pin), then the remaining rows one by one.
+// column loads (14 loads for two outputs instead of 22): explicit vectors of kLanes rows
+// (column_pair_vectors), or one row at a time for columns shorter than a vector.
 inline void forward_column_pair(const double* __restrict C, const double* __restrict S,
                                 const Weights& W, const Weights& V, const double* __restrict X,
                                 int ld, int n, int len, double* __restrict out_n,
@@ -90,57 +150,22 @@ inline void forward_column_pair(const double* __restrict C, const double* __rest
   const Vec v0 = broadcast(v[0]), v1 = broadcast(v[1]), v2 = broadcast(v[2]),
             v3 = broadcast(v[3]), v4 = broadcast(v[4]), v5 = broadcast(v[5]),
             v6 = broadcast(v[6]), v7 = broadcast(v[7]);
-  // Rows i .. i+kLanes-1 of both columns from the coefficient vectors at rows i, i+1 and the
-  // columns at rows i (a0 .. d0), i-1 (am, bm, cmn) and i+1 (bp, cp, dp).
-  auto stencil = [&](int i, Vec ci, Vec ci1, Vec si, Vec si1, Vec a0, Vec am, Vec b0, Vec bm,
-                     Vec bp, Vec c0, Vec cmn, Vec cp, Vec d0, Vec dp) {
-    detail::store(out_n + i, ci * (w0 * b0 + w1 * a0) + ci1 * (w2 * b0 + w3 * c0) +
-                                 si * (w4 * am + w5 * bm) + si1 * (w6 * cp + w7 * bp));
-    detail::store(out_n1 + i, ci * (v0 * c0 + v1 * b0) + ci1 * (v2 * c0 + v3 * d0) +
-                                  si * (v4 * bm + v5 * cmn) + si1 * (v6 * dp + v7 * cp));
-  };
-  auto rows = [&](int i) {
-    stencil(i, pin(load(cm + i)), pin(load(cm + i + 1)), pin(load(sm + i)),
-            pin(load(sm + i + 1)), pin(load(a + i)), pin(load(a + i - 1)), pin(load(b + i)),
-            pin(load(b + i - 1)), pin(load(b + i + 1)), pin(load(c + i)), pin(load(c + i - 1)),
-            pin(load(c + i + 1)), pin(load(d + i)), pin(load(d + i + 1)));
-  };
-  int i = 0;
   if (len >= detail::kLanes) {
-    // Vectors from the first row that starts a cache line in every column and in C, S
-    // (State::leading_dimension), after one unaligned vector at row m0; the last rows as one
-    // more vector ending on row len-1. The overlaps rewrite some rows with the same values
-    // (same inputs, same operations), cheaper than single rows.
-    i = aligned_start(m0);
-    if (i > 0) rows(0);
-    if constexpr (detail::kCheapShift) {
-      // While a next vector exists: one aligned load per column and per coefficient vector,
-      // the rows before and after formed from the neighbouring vectors in registers
-      // (row_before/row_after) instead of loads that straddle two cache lines.
-      constexpr int L = detail::kLanes;
-      if (i + 2 * L <= len) {
-        Vec ap = broadcast(a[i - 1]), bp = broadcast(b[i - 1]), cp = broadcast(c[i - 1]);
-        Vec b0 = load(b + i), c0 = load(c + i), d0 = load(d + i), ci = load(cm + i),
-            si = load(sm + i);
-        for (; i + 2 * L <= len; i += L) {
-          const Vec a0 = pin(load(a + i));
-          const Vec b1 = pin(load(b + i + L)), c1 = pin(load(c + i + L)),
-                    d1 = pin(load(d + i + L)), ci_n = pin(load(cm + i + L)),
-                    si_n = pin(load(sm + i + L));
-          using detail::row_after;
-          using detail::row_before;
-          stencil(i, ci, row_after(ci, ci_n), si, row_after(si, si_n), a0, row_before(ap, a0),
-                  b0, row_before(bp, b0), row_after(b0, b1), c0, row_before(cp, c0),
-                  row_after(c0, c1), d0, row_after(d0, d1));
-          ap = a0, bp = b0, cp = c0, b0 = b1, c0 = c1, d0 = d1, ci = ci_n, si = si_n;
-        }
-      }
-    }
-    for (; i + detail::kLanes <= len; i += detail::kLanes) rows(i);
-    if (i < len) rows(len - detail::kLanes);
+    column_pair_vectors(a, b, c, d, cm, sm, m0, len,
+                        [&](int i, Vec, Vec ci, Vec ci1, Vec si, Vec si1, Vec a0, Vec am, Vec b0,
+                            Vec bm, Vec bp, Vec c0, Vec cmn, Vec cp, Vec d0, Vec dp) {
+                          detail::store(out_n + i, ci * (w0 * b0 + w1 * a0) +
+                                                       ci1 * (w2 * b0 + w3 * c0) +
+                                                       si * (w4 * am + w5 * bm) +
+                                                       si1 * (w6 * cp + w7 * bp));
+                          detail::store(out_n1 + i, ci * (v0 * c0 + v1 * b0) +
+                                                        ci1 * (v2 * c0 + v3 * d0) +
+                                                        si * (v4 * bm + v5 * cmn) +
+                                                        si1 * (v6 * dp + v7 * cp));
+                        });
     return;
   }
-  for (; i < len; ++i) {
+  for (int i = 0; i < len; ++i) {
     const double b0 = b[i], bm = b[i - 1], bp = b[i + 1];
     const double c0 = c[i], cmn = c[i - 1], cp = c[i + 1];
     const double ci = cm[i], ci1 = cm[i + 1], si = sm[i], si1 = sm[i + 1];
@@ -227,69 +252,27 @@ inline void pullback_column_pair(const double* __restrict C, const double* __res
   const Vec vSn = broadcast(Sn), vSn1 = broadcast(Sn1), vSn2 = broadcast(Sn2);
   const Vec vq = broadcast(q), vk = broadcast(kappa);
   Vec accD{}, accK{};
-  // Rows i .. i+kLanes-1 from the coefficient vectors at rows i, i+1 and the columns of L
-  // at rows i (a0 .. d0), i-1 (am, bm, cm_) and i+1 (bp, cp, dp).
-  auto stencil = [&](int i, Vec mask, Vec ci, Vec ci1, Vec si, Vec si1, Vec a0, Vec am, Vec b0,
-                     Vec bm, Vec bp, Vec c0, Vec cm_, Vec cp, Vec d0, Vec dp) {
-    const Vec pcb = ci * b0, pcc = ci * c0, pcd = ci * d0;
-    const Vec pc1a = ci1 * a0, pc1b = ci1 * b0, pc1c = ci1 * c0;
-    const Vec psa = si * am, psb = si * bm, psc = si * cm_;
-    const Vec ps1b = si1 * bp, ps1c = si1 * cp, ps1d = si1 * dp;
-    const Vec tB = vCn1 * pc1b + vSn1 * ps1c;
-    const Vec tD = vCn * pcb + vSn * psa - tB;
-    const Vec tK = vSn1 * pcc - vSn * pc1a + vCn * ps1b - vCn1 * psb;
-    const Vec uB = vCn2 * pc1c + vSn2 * ps1d;
-    const Vec uD = vCn1 * pcc + vSn1 * psb - uB;
-    const Vec uK = vSn2 * pcd - vSn1 * pc1b + vCn1 * ps1c - vCn2 * psc;
-    detail::store(out_n + i, tB + vq * tD + vk * tK);
-    detail::store(out_n1 + i, uB + vq * uD + vk * uK);
-    const Vec w0 = load(r0 + i) * mask, w1 = load(r1 + i) * mask;
-    accD += tD * w0 + uD * w1;
-    accK += tK * w0 + uK * w1;
-  };
-  auto rows = [&](int i, Vec mask) {
-    stencil(i, mask, pin(load(cm + i)), pin(load(cm + i + 1)), pin(load(sm + i)),
-            pin(load(sm + i + 1)), pin(load(a + i)), pin(load(a + i - 1)), pin(load(b + i)),
-            pin(load(b + i - 1)), pin(load(b + i + 1)), pin(load(c + i)), pin(load(c + i - 1)),
-            pin(load(c + i + 1)), pin(load(d + i)), pin(load(d + i + 1)));
-  };
-  const Vec all = broadcast(1.0);
-  // As in forward_column_pair: an unaligned first vector, then vectors starting a line. Rows
-  // that two vectors cover count in the sums once (masks).
-  int i = aligned_start(m0);
-  if (i > 0) {
-    Vec head{};
-    for (int j = 0; j < detail::kLanes; ++j) head[j] = j < i ? 1.0 : 0.0;
-    rows(0, head);
-  }
-  if constexpr (detail::kCheapShift) {
-    // As in forward_column_pair: aligned loads, neighbouring rows by shifts in registers.
-    constexpr int L = detail::kLanes;
-    if (i + 2 * L <= len) {
-      using detail::row_after;
-      using detail::row_before;
-      Vec ap = broadcast(a[i - 1]), bp = broadcast(b[i - 1]), cp = broadcast(c[i - 1]);
-      Vec b0 = load(b + i), c0 = load(c + i), d0 = load(d + i), ci = load(cm + i),
-          si = load(sm + i);
-      for (; i + 2 * L <= len; i += L) {
-        const Vec a0 = pin(load(a + i));
-        const Vec b1 = pin(load(b + i + L)), c1 = pin(load(c + i + L)),
-                  d1 = pin(load(d + i + L)), ci_n = pin(load(cm + i + L)),
-                  si_n = pin(load(sm + i + L));
-        stencil(i, all, ci, row_after(ci, ci_n), si, row_after(si, si_n), a0, row_before(ap, a0),
-                b0, row_before(bp, b0), row_after(b0, b1), c0, row_before(cp, c0),
-                row_after(c0, c1), d0, row_after(d0, d1));
-        ap = a0, bp = b0, cp = c0, b0 = b1, c0 = c1, d0 = d1, ci = ci_n, si = si_n;
-      }
-    }
-  }
-  for (; i + detail::kLanes <= len; i += detail::kLanes) rows(i, all);
-  if (i < len) {
-    // Rows len-kLanes .. len-1: the first kLanes - (len - i) of them are done already.
-    Vec mask{};
-    for (int j = 0; j < detail::kLanes; ++j) mask[j] = j >= detail::kLanes - (len - i) ? 1.0 : 0.0;
-    rows(len - detail::kLanes, mask);
-  }
+  // Rows i .. i+kLanes-1 (column_pair_vectors); mask keeps rows two vectors cover out of the
+  // sums once.
+  column_pair_vectors(a, b, c, d, cm, sm, m0, len,
+                      [&](int i, Vec mask, Vec ci, Vec ci1, Vec si, Vec si1, Vec a0, Vec am,
+                          Vec b0, Vec bm, Vec bp, Vec c0, Vec cm_, Vec cp, Vec d0, Vec dp) {
+                        const Vec pcb = ci * b0, pcc = ci * c0, pcd = ci * d0;
+                        const Vec pc1a = ci1 * a0, pc1b = ci1 * b0, pc1c = ci1 * c0;
+                        const Vec psa = si * am, psb = si * bm, psc = si * cm_;
+                        const Vec ps1b = si1 * bp, ps1c = si1 * cp, ps1d = si1 * dp;
+                        const Vec tB = vCn1 * pc1b + vSn1 * ps1c;
+                        const Vec tD = vCn * pcb + vSn * psa - tB;
+                        const Vec tK = vSn1 * pcc - vSn * pc1a + vCn * ps1b - vCn1 * psb;
+                        const Vec uB = vCn2 * pc1c + vSn2 * ps1d;
+                        const Vec uD = vCn1 * pcc + vSn1 * psb - uB;
+                        const Vec uK = vSn2 * pcd - vSn1 * pc1b + vCn1 * ps1c - vCn2 * psc;
+                        detail::store(out_n + i, tB + vq * tD + vk * tK);
+                        detail::store(out_n1 + i, uB + vq * uD + vk * uK);
+                        const Vec w0 = load(r0 + i) * mask, w1 = load(r1 + i) * mask;
+                        accD += tD * w0 + uD * w1;
+                        accK += tK * w0 + uK * w1;
+                      });
   for (int j = 0; j < detail::kLanes; ++j) {
     D += accD[j];
     K += accK[j];
