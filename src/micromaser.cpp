@@ -199,6 +199,38 @@ void forward_columns(const double* C, const double* S, double q, double kappa, c
     forward_column<false>(C, S, forward_weights(C, S, n, q, kappa), X, ld, n, 1, Y + n + n * ld);
 }
 
+// The column weights of the transposed map on columns n, n+1: C_n, C_n+1, C_n+2, S_n, S_n+1,
+// S_n+2 (scalars, or broadcast in vectors).
+template <class T>
+struct Coefficients {
+  T Cn, Cn1, Cn2, Sn, Sn1, Sn2;
+};
+template <class T>
+struct TransposedPair {
+  T tB, tD, tK, uB, uD, uK;  // B^T L, (A - B)^T L, K^T L on column n (t) and n+1 (u)
+};
+
+// The terms of Phi^T(L) at one row (or kLanes rows) of columns n, n+1, from the coefficients
+// at rows m, m+1 and the columns n-1 .. n+2 of L at rows m (a0 .. d0), m-1 (am, bm, cm_) and
+// m+1 (bp, cp, dp): the twelve row products shared by both columns, then the three terms of
+// each (formulas below).
+template <class T>
+inline TransposedPair<T> transposed_pair(const Coefficients<T>& k, T ci, T ci1, T si, T si1, T a0,
+                                         T am, T b0, T bm, T bp, T c0, T cm_, T cp, T d0, T dp) {
+  const T pcb = ci * b0, pcc = ci * c0, pcd = ci * d0;
+  const T pc1a = ci1 * a0, pc1b = ci1 * b0, pc1c = ci1 * c0;
+  const T psa = si * am, psb = si * bm, psc = si * cm_;
+  const T ps1b = si1 * bp, ps1c = si1 * cp, ps1d = si1 * dp;
+  TransposedPair<T> t;
+  t.tB = k.Cn1 * pc1b + k.Sn1 * ps1c;
+  t.tD = k.Cn * pcb + k.Sn * psa - t.tB;
+  t.tK = k.Sn1 * pcc - k.Sn * pc1a + k.Cn * ps1b - k.Cn1 * psb;
+  t.uB = k.Cn2 * pc1c + k.Sn2 * ps1d;
+  t.uD = k.Cn1 * pcc + k.Sn1 * psb - t.uB;
+  t.uK = k.Sn2 * pcd - k.Sn1 * pc1b + k.Cn1 * ps1c - k.Cn2 * psc;
+  return t;
+}
+
 // The transposed map on columns n and n+1, rows m = n+1 .. n+len (docs/physics.md section 4):
 //   Phi^T(L) = q A^T L + (1-q) B^T L + kappa K^T L, for m >= n
 //   A^T L = C_m C_n L_mn + S_m S_n L_m-1,n-1      B^T L = C_m+1 C_n+1 L_mn + S_m+1 S_n+1 L_m+1,n+1
@@ -229,27 +261,19 @@ inline void pullback_column_pair(const double* __restrict C, const double* __res
   const double Cn = C[n], Cn1 = C[n + 1], Cn2 = C[n + 2];
   const double Sn = S[n], Sn1 = S[n + 1], Sn2 = S[n + 2];
   if (len < detail::kLanes) {
+    const Coefficients<double> k{Cn, Cn1, Cn2, Sn, Sn1, Sn2};
     for (int i = 0; i < len; ++i) {
-      const double ci = cm[i], ci1 = cm[i + 1], si = sm[i], si1 = sm[i + 1];
-      const double pcb = ci * b[i], pcc = ci * c[i], pcd = ci * d[i];
-      const double pc1a = ci1 * a[i], pc1b = ci1 * b[i], pc1c = ci1 * c[i];
-      const double psa = si * a[i - 1], psb = si * b[i - 1], psc = si * c[i - 1];
-      const double ps1b = si1 * b[i + 1], ps1c = si1 * c[i + 1], ps1d = si1 * d[i + 1];
-      const double tB = Cn1 * pc1b + Sn1 * ps1c;
-      const double tD = Cn * pcb + Sn * psa - tB;
-      const double tK = Sn1 * pcc - Sn * pc1a + Cn * ps1b - Cn1 * psb;
-      const double uB = Cn2 * pc1c + Sn2 * ps1d;
-      const double uD = Cn1 * pcc + Sn1 * psb - uB;
-      const double uK = Sn2 * pcd - Sn1 * pc1b + Cn1 * ps1c - Cn2 * psc;
-      out_n[i] = tB + q * tD + kappa * tK;
-      out_n1[i] = uB + q * uD + kappa * uK;
-      D += tD * r0[i] + uD * r1[i];
-      K += tK * r0[i] + uK * r1[i];
+      const auto t = transposed_pair(k, cm[i], cm[i + 1], sm[i], sm[i + 1], a[i], a[i - 1], b[i],
+                                     b[i - 1], b[i + 1], c[i], c[i - 1], c[i + 1], d[i], d[i + 1]);
+      out_n[i] = t.tB + q * t.tD + kappa * t.tK;
+      out_n1[i] = t.uB + q * t.uD + kappa * t.uK;
+      D += t.tD * r0[i] + t.uD * r1[i];
+      K += t.tK * r0[i] + t.uK * r1[i];
     }
     return;
   }
-  const Vec vCn = broadcast(Cn), vCn1 = broadcast(Cn1), vCn2 = broadcast(Cn2);
-  const Vec vSn = broadcast(Sn), vSn1 = broadcast(Sn1), vSn2 = broadcast(Sn2);
+  const Coefficients<Vec> k{broadcast(Cn),  broadcast(Cn1), broadcast(Cn2),
+                            broadcast(Sn),  broadcast(Sn1), broadcast(Sn2)};
   const Vec vq = broadcast(q), vk = broadcast(kappa);
   Vec accD{}, accK{};
   // Rows i .. i+kLanes-1 (column_pair_vectors); mask keeps rows two vectors cover out of the
@@ -257,21 +281,13 @@ inline void pullback_column_pair(const double* __restrict C, const double* __res
   column_pair_vectors(a, b, c, d, cm, sm, m0, len,
                       [&](int i, Vec mask, Vec ci, Vec ci1, Vec si, Vec si1, Vec a0, Vec am,
                           Vec b0, Vec bm, Vec bp, Vec c0, Vec cm_, Vec cp, Vec d0, Vec dp) {
-                        const Vec pcb = ci * b0, pcc = ci * c0, pcd = ci * d0;
-                        const Vec pc1a = ci1 * a0, pc1b = ci1 * b0, pc1c = ci1 * c0;
-                        const Vec psa = si * am, psb = si * bm, psc = si * cm_;
-                        const Vec ps1b = si1 * bp, ps1c = si1 * cp, ps1d = si1 * dp;
-                        const Vec tB = vCn1 * pc1b + vSn1 * ps1c;
-                        const Vec tD = vCn * pcb + vSn * psa - tB;
-                        const Vec tK = vSn1 * pcc - vSn * pc1a + vCn * ps1b - vCn1 * psb;
-                        const Vec uB = vCn2 * pc1c + vSn2 * ps1d;
-                        const Vec uD = vCn1 * pcc + vSn1 * psb - uB;
-                        const Vec uK = vSn2 * pcd - vSn1 * pc1b + vCn1 * ps1c - vCn2 * psc;
-                        detail::store(out_n + i, tB + vq * tD + vk * tK);
-                        detail::store(out_n1 + i, uB + vq * uD + vk * uK);
+                        const auto t = transposed_pair(k, ci, ci1, si, si1, a0, am, b0, bm, bp,
+                                                       c0, cm_, cp, d0, dp);
+                        detail::store(out_n + i, t.tB + vq * t.tD + vk * t.tK);
+                        detail::store(out_n1 + i, t.uB + vq * t.uD + vk * t.uK);
                         const Vec w0 = load(r0 + i) * mask, w1 = load(r1 + i) * mask;
-                        accD += tD * w0 + uD * w1;
-                        accK += tK * w0 + uK * w1;
+                        accD += t.tD * w0 + t.uD * w1;
+                        accK += t.tK * w0 + t.uK * w1;
                       });
   for (int j = 0; j < detail::kLanes; ++j) {
     D += accD[j];
