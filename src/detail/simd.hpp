@@ -3,6 +3,9 @@
 // is the widest the build targets (AVX-512: 8, AVX: 4, else 2), so one source serves every
 // x86-64 level and the compiler picks the instructions.
 #include <cstring>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace qbopt::detail {
 
@@ -40,7 +43,16 @@ inline constexpr Index kBefore = {3, 4, 5, 6}, kAfter = {1, 2, 3, 4};
 inline constexpr bool kCheapShift = false;
 inline constexpr Index kBefore = {1, 2}, kAfter = {1, 2};
 #endif
-#if defined(__clang__)
+#if defined(__AVX512F__)
+// valignq: one uop with three operands, no index vector to keep in a register (a generic
+// two-source shuffle becomes vpermt2pd, which overwrites an operand and needs its index).
+inline Vec row_before(Vec p, Vec x) {
+  return (Vec)_mm512_alignr_epi64((__m512i)x, (__m512i)p, 7);
+}
+inline Vec row_after(Vec x, Vec nx) {
+  return (Vec)_mm512_alignr_epi64((__m512i)nx, (__m512i)x, 1);
+}
+#elif defined(__clang__)
 inline Vec row_before(Vec p, Vec x) {
   if constexpr (kLanes == 8) return __builtin_shufflevector(p, x, 7, 8, 9, 10, 11, 12, 13, 14);
   else if constexpr (kLanes == 4) return __builtin_shufflevector(p, x, 3, 4, 5, 6);
