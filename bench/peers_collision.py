@@ -8,8 +8,10 @@ Peers (see docs/physics.md, sections 1-3):
     padded arrays and slicing;
   * qbopt: the Google Benchmark `BM_Collision/<N>` of bench/bench_collision.cpp.
 
+Both peers run pinned to the same CPU, on each CPU in turn (--cpus).
+
 Run with the Debian interpreter (it has numpy and scipy):
-    /usr/bin/python3 bench/peers_collision.py [--build build] [--json out.json] [--quick]
+    /usr/bin/python3 bench/peers_collision.py [--build build] [--json out.json] [--quick] [--cpus 0,1]
 """
 
 import argparse
@@ -251,6 +253,9 @@ def main():
     ap.add_argument("--dense-n", help="N for the dense peer (comma list; default 120,150,400, "
                                       "120,150 with --quick: N=400 costs ~6 s of expm + ~1 s per collision)")
     ap.add_argument("--fast-n", default="120,150,400,1000", help="N for the O(N^2) NumPy peer")
+    ap.add_argument("--cpus", default="all",
+                    help="CPUs to measure on, one after another (comma list; default every CPU this "
+                         "process may use)")
     args = ap.parse_args()
 
     t_start = time.perf_counter()
@@ -260,33 +265,44 @@ def main():
     err = check_peers()
     print(f"correctness: N=30, 40 collisions from |0><0|: max |rho_dense - D r D^dag| = {err:.2e} (<= 1e-12)")
 
-    qbopt_us, qbopt_counters, cpp_context = run_qbopt(build_dir, cpp_min_time)
-
-    fast_us, fast_k = {}, {}
-    for n in parse_list(args.fast_n):
-        t, k = time_fast(n, min_time, reps)
-        fast_us[n], fast_k[n] = t * 1e6, k
-
-    dense_us, dense_k, expm_s = {}, {}, {}
+    # Each CPU in turn, with qbopt (a child process inherits the affinity) and NumPy pinned to
+    # it: on a VM the vCPUs can differ by 30% (a busy SMT sibling on the host), and a ratio of
+    # two runs on different cores would measure the cores, not the codes.
+    allowed = sorted(os.sched_getaffinity(0))
+    cpus = allowed if args.cpus == "all" else parse_list(args.cpus)
+    for cpu in cpus:
+        if cpu not in allowed:
+            ap.error(f"--cpus: CPU {cpu} is not available to this process (allowed: {allowed})")
     dense_n = args.dense_n if args.dense_n is not None else ("120,150" if args.quick else "120,150,400")
-    for n in parse_list(dense_n):
-        t, k, te = time_dense(n, min_time, reps)
-        dense_us[n], dense_k[n], expm_s[n] = t * 1e6, k, te
+    rows, expm_s, cpp_context = [], {}, {}
+    for i, cpu in enumerate(cpus):
+        os.sched_setaffinity(0, {cpu})
+        qbopt_us, qbopt_counters, cpp_context = run_qbopt(build_dir, cpp_min_time)
 
-    rows = []
-    for n in sorted(set(qbopt_us) | set(fast_us) | set(dense_us)):
-        q, f, d = qbopt_us.get(n), fast_us.get(n), dense_us.get(n)
-        cnt = qbopt_counters.get(n, {})
-        rows.append({
-            "N": n, "qbopt_us": q,
-            "qbopt_cycles_per_element": cnt.get("cycles_per_element"),
-            "bound_cycles_per_element": cnt.get("bound_cycles_per_element"),
-            "vector_doubles": cnt.get("vector_doubles"), "core_GHz": cnt.get("core_GHz"), "numpy_n2_us": f, "dense_numpy_us": d,
-            "ratio_n2_over_qbopt": f / q if f and q else None,
-            "ratio_dense_over_qbopt": d / q if d and q else None,
-            "numpy_n2_calls_per_rep": fast_k.get(n), "dense_calls_per_rep": dense_k.get(n),
-            "dense_expm_setup_s": expm_s.get(n),
-        })
+        fast_us, fast_k = {}, {}
+        for n in parse_list(args.fast_n):
+            t, k = time_fast(n, min_time, reps)
+            fast_us[n], fast_k[n] = t * 1e6, k
+
+        dense_us, dense_k = {}, {}
+        for n in parse_list(dense_n) if i == 0 else []:  # the dense peer on the first CPU only
+            t, k, te = time_dense(n, min_time, reps)
+            dense_us[n], dense_k[n], expm_s[n] = t * 1e6, k, te
+
+        for n in sorted(set(qbopt_us) | set(fast_us) | set(dense_us)):
+            q, f, d = qbopt_us.get(n), fast_us.get(n), dense_us.get(n)
+            cnt = qbopt_counters.get(n, {})
+            rows.append({
+                "cpu": cpu, "N": n, "qbopt_us": q,
+                "qbopt_cycles_per_element": cnt.get("cycles_per_element"),
+                "bound_cycles_per_element": cnt.get("bound_cycles_per_element"),
+                "vector_doubles": cnt.get("vector_doubles"), "core_GHz": cnt.get("core_GHz"), "numpy_n2_us": f, "dense_numpy_us": d,
+                "ratio_n2_over_qbopt": f / q if f and q else None,
+                "ratio_dense_over_qbopt": d / q if d and q else None,
+                "numpy_n2_calls_per_rep": fast_k.get(n), "dense_calls_per_rep": dense_k.get(n),
+                "dense_expm_setup_s": expm_s.get(n) if n in dense_us else None,
+            })
+    os.sched_setaffinity(0, allowed)
 
     blas = blas_libraries()
     print(f"\nper-collision wall time, c={C_COH}, q={Q_GND}, g=pi/sqrt(15.6); NumPy: median of {reps} "
@@ -295,11 +311,12 @@ def main():
           f"BLAS: {', '.join(blas) or 'unknown'}\n")
     print("qbopt cycles/element: thread CPU time x calibrated core clock / (N (N+1)/2); bound: 12 FMA per "
           "element on two FMA pipes (0.75 with 8-double vectors, 1.5 with 4)")
-    print("| N | qbopt (us) | cycles/element | bound | NumPy O(N^2) (us) | dense NumPy (us) "
+    print("both peers pinned to the same CPU, each CPU in turn (the dense peer on the first only)")
+    print("| CPU | N | qbopt (us) | cycles/element | bound | NumPy O(N^2) (us) | dense NumPy (us) "
           "| ratio O(N^2)/qbopt | ratio dense/qbopt |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['N']} | {fmt(r['qbopt_us'], 2)} | {fmt(r['qbopt_cycles_per_element'], 2)} "
+        print(f"| {r['cpu']} | {r['N']} | {fmt(r['qbopt_us'], 2)} | {fmt(r['qbopt_cycles_per_element'], 2)} "
               f"| {fmt(r['bound_cycles_per_element'], 2)} | {fmt(r['numpy_n2_us'])} | {fmt(r['dense_numpy_us'])} "
               f"| {fmt(r['ratio_n2_over_qbopt'])} | {fmt(r['ratio_dense_over_qbopt'])} |")
     for n, te in expm_s.items():

@@ -147,9 +147,10 @@ inline void forward_column_pair(const double* __restrict C, const double* __rest
   const Vec w0 = broadcast(w[0]), w1 = broadcast(w[1]), w2 = broadcast(w[2]),
             w3 = broadcast(w[3]), w4 = broadcast(w[4]), w5 = broadcast(w[5]),
             w6 = broadcast(w[6]), w7 = broadcast(w[7]);
-  const Vec v0 = broadcast(v[0]), v1 = broadcast(v[1]), v2 = broadcast(v[2]),
-            v3 = broadcast(v[3]), v4 = broadcast(v[4]), v5 = broadcast(v[5]),
-            v6 = broadcast(v[6]), v7 = broadcast(v[7]);
+  // Column n+1's v1 = kappa S_n+1 and v5 = kappa C_n+1 are -w3 and -w7 (forward_weights):
+  // fourteen weights in registers, not sixteen (exact: a negation).
+  const Vec v0 = broadcast(v[0]), v2 = broadcast(v[2]), v3 = broadcast(v[3]),
+            v4 = broadcast(v[4]), v6 = broadcast(v[6]), v7 = broadcast(v[7]);
   if (len >= detail::kLanes) {
     column_pair_vectors(a, b, c, d, cm, sm, m0, len,
                         [&](int i, Vec, Vec ci, Vec ci1, Vec si, Vec si1, Vec a0, Vec am, Vec b0,
@@ -158,9 +159,9 @@ inline void forward_column_pair(const double* __restrict C, const double* __rest
                                                        ci1 * (w2 * b0 + w3 * c0) +
                                                        si * (w4 * am + w5 * bm) +
                                                        si1 * (w6 * cp + w7 * bp));
-                          detail::store(out_n1 + i, ci * (v0 * c0 + v1 * b0) +
+                          detail::store(out_n1 + i, ci * (v0 * c0 - w3 * b0) +
                                                         ci1 * (v2 * c0 + v3 * d0) +
-                                                        si * (v4 * bm + v5 * cmn) +
+                                                        si * (v4 * bm - w7 * cmn) +
                                                         si1 * (v6 * dp + v7 * cp));
                         });
     return;
