@@ -41,13 +41,12 @@ void add_energy_cotangent(double d, int top, State& lam) {
 // Allocating (and zeroing) hundreds of MB takes a while, so it polls the stop hook too.
 void ensure_states(std::vector<State>& v, std::size_t count, int N, const StopHook& should_stop) {
   if (!v.empty() && v.front().dim() != N) v.clear();
+  if (v.size() >= count) return;
+  poll(should_stop);
+  // The missing ones in one populated mapping (State::zeros(N, count)): no page faults later.
+  std::vector<State> more = State::zeros(N, count - v.size());
   v.reserve(count);
-  // Zeroing a state costs about a collision: poll as often as the passes do.
-  const auto every = static_cast<std::size_t>(poll_interval(N));
-  while (v.size() < count) {
-    if (v.size() % every == 0) poll(should_stop);
-    v.push_back(State::zeros(N));
-  }
+  for (State& s : more) v.push_back(std::move(s));
 }
 
 // Zeroes the levels top+1 .. s.top() of s (everything above s.top() is zero already, the
@@ -251,8 +250,12 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
     }
   };
   // The forward pair (and, multi-level, the pair the recomputation runs in).
-  State work_a, work_b;
-  if (!store_all) work_a = State::zeros(N), work_b = State::zeros(N);
+  // The evaluator keeps them between calls, as it keeps the checkpoints: new ones would be
+  // mapped, and their pages populated, at every call.
+  State idle;  // store-all mode has no work pair
+  if (!store_all) ensure_states(work_, 2, N, should_stop);
+  State& work_a = store_all ? idle : work_[0];
+  State& work_b = store_all ? idle : work_[1];
   // Multi-level checkpoints: packed slots, those free, and the most held at once.
   std::vector<PackedState> slots(multilevel ? static_cast<std::size_t>(plan.slots) : 0);
   std::vector<int> free_slots;
@@ -305,21 +308,20 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
   }
 
   // The figure of merit at the end of the run.
-  ErgotropyWithGradient W = grad ? ergotropy_with_gradient(*final_state)
-                                 : ErgotropyWithGradient{ergotropy(*final_state), {}};
+  const double W = grad ? ergotropy_with_gradient(*final_state, ergotropy_)
+                        : ergotropy(*final_state, ergotropy_);
   out.final_energy = E.back();
   out.final_leakage = leakage(*final_state);
-  out.merit = merit.evaluate({E, W.value, schedule.mean_c(), schedule.mean_q()});
+  out.merit = merit.evaluate({E, W, schedule.mean_c(), schedule.mean_q()});
   if (!grad) return out;
 
-  // Backward pass: Lambda_n = dL/dW dW/dr + dL/dE_n diag(m). The dense dW/dr is released
-  // before Lambda_k+1 is allocated, so at most four N-level states are held besides the
-  // checkpoints.
+  // Backward pass: Lambda_n = dL/dW dW/dr + dL/dE_n diag(m), in the evaluator's adjoint
+  // pair (four N-level states besides the checkpoints: this pair and the work pair).
   const MeritValue& mv = out.merit;
-  State lam = State::zeros(N);
-  load_adjoint(W.gradient, mv.d_ergotropy, lam);
-  W.gradient = Eigen::MatrixXd();
-  State lam_next = State::zeros(N);
+  ensure_states(adjoint_, 2, N, should_stop);
+  State& lam = adjoint_[0];
+  State& lam_next = adjoint_[1];
+  load_adjoint(ergotropy_.gradient(), mv.d_ergotropy, lam);
   const auto dE = [&](long k) { return mv.d_energy.empty() ? 0.0 : mv.d_energy[k]; };
   add_energy_cotangent(dE(n), N - 1, lam);
 

@@ -35,40 +35,46 @@ std::vector<double> populations(const State& r) {
 }
 
 namespace {
-// Eigen-decomposition of the populated block 0..top (the rest of r is zero).
-Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> decompose(const State& r, bool vectors) {
+// Eigen-decomposition of the populated block 0..top (the rest of r is zero) in ws's solver.
+void decompose(const State& r, bool vectors, Eigen::MatrixXd& block,
+               Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>& solver) {
   const int d = r.top() + 1;
-  Eigen::MatrixXd block(d, d);
+  block.resize(d, d);  // no reallocation at the same size
   for (int n = 0; n < d; ++n)
     for (int m = n; m < d; ++m) block(m, n) = r.at(m, n);
   // Only the lower triangle is read by the solver.
-  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(
-      block, vectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
+  solver.compute(block, vectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
+}
+
+// Passive-state energy of populations sorted in place: sum_k k p_k^down.
+double passive_energy(std::vector<double>& p) {
+  std::sort(p.begin(), p.end(), std::greater<>());
+  double passive = 0;
+  for (std::size_t k = 0; k < p.size(); ++k) passive += static_cast<double>(k) * p[k];
+  return passive;
 }
 }  // namespace
 
-double ergotropy(const State& r) {
+double ergotropy(const State& r, ErgotropyWorkspace& ws) {
   if (r.diagonal()) {
     // Eigenvalues are the populations; no decomposition needed.
     std::vector<double> p = populations(r);
-    std::sort(p.begin(), p.end(), std::greater<>());
-    double passive = 0;
-    for (std::size_t k = 0; k < p.size(); ++k) passive += static_cast<double>(k) * p[k];
-    return energy(r) - passive;
+    return energy(r) - passive_energy(p);
   }
-  auto es = decompose(r, false);
+  decompose(r, false, ws.block_, ws.solver_);
   // Eigen sorts ascending; the passive state puts the largest eigenvalue on level 0.
-  const auto& ev = es.eigenvalues();
+  const auto& ev = ws.solver_.eigenvalues();
   const int d = static_cast<int>(ev.size());
   double passive = 0;
   for (int k = 0; k < d; ++k) passive += k * ev(d - 1 - k);
   return energy(r) - passive;
 }
 
-ErgotropyWithGradient ergotropy_with_gradient(const State& r) {
+double ergotropy_with_gradient(const State& r, ErgotropyWorkspace& ws) {
   const int N = r.dim();
   const int d = r.top() + 1;
-  Eigen::MatrixXd grad = Eigen::MatrixXd::Zero(N, N);
+  Eigen::MatrixXd& grad = ws.gradient_;
+  grad.setZero(N, N);
   for (int m = 0; m < N; ++m) grad(m, m) = m;
   double passive = 0;
   if (r.diagonal()) {
@@ -81,9 +87,9 @@ ErgotropyWithGradient ergotropy_with_gradient(const State& r) {
       grad(order[k], order[k]) -= k;
     }
   } else {
-    auto es = decompose(r, true);
-    const auto& ev = es.eigenvalues();
-    const auto& V = es.eigenvectors();
+    decompose(r, true, ws.block_, ws.solver_);
+    const auto& ev = ws.solver_.eigenvalues();
+    const auto& V = ws.solver_.eigenvectors();
     // Eigen sorts ascending: eigenvector j carries rank k = d-1-j in the passive state.
     Eigen::VectorXd rank(d);
     for (int j = 0; j < d; ++j) {
@@ -91,9 +97,21 @@ ErgotropyWithGradient ergotropy_with_gradient(const State& r) {
       passive += rank(j) * ev(j);
     }
     // sum_k k v_k v_k^T as one matrix product (BLAS-3 speed, not d rank-1 updates).
-    grad.topLeftCorner(d, d).noalias() -= V * rank.asDiagonal() * V.transpose();
+    ws.scaled_.noalias() = V * rank.asDiagonal();
+    grad.topLeftCorner(d, d).noalias() -= ws.scaled_ * V.transpose();
   }
-  return {energy(r) - passive, std::move(grad)};
+  return energy(r) - passive;
+}
+
+double ergotropy(const State& r) {
+  ErgotropyWorkspace ws;
+  return ergotropy(r, ws);
+}
+
+ErgotropyWithGradient ergotropy_with_gradient(const State& r) {
+  ErgotropyWorkspace ws;
+  const double value = ergotropy_with_gradient(r, ws);
+  return {value, ws.gradient()};
 }
 
 }  // namespace qbopt

@@ -9,12 +9,19 @@
 
 namespace qbopt {
 
-State::State(int N) : N_(N), top_(0), diagonal_(true) {
+namespace {
+void check_levels(int N) {
   if (N < 2) throw std::invalid_argument("N must be >= 2, got " + std::to_string(N));
+}
+}  // namespace
+
+State::State(int N, ZeroedBuffer buf) : N_(N), top_(0), diagonal_(true), buf_(std::move(buf)) {
   // Offsets 0, 11, 22, ... (mod 64) times 64 bytes: consecutive states far apart in a page.
   static std::atomic<unsigned> created{0};
   offset_ = static_cast<int>(8 * (created.fetch_add(1, std::memory_order_relaxed) * 11 % 64));
-  buf_ = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(bytes(N) / sizeof(double)));
+}
+
+State::State(int N) : State((check_levels(N), N), ZeroedBuffer(bytes(N) / sizeof(double))) {
   at(0, 0) = 1.0;
 }
 
@@ -22,6 +29,15 @@ State State::zeros(int N) {
   State s(N);
   s.at(0, 0) = 0.0;
   return s;
+}
+
+std::vector<State> State::zeros(int N, std::size_t count) {
+  check_levels(N);
+  std::vector<State> out;
+  out.reserve(count);
+  for (ZeroedBuffer& b : ZeroedBuffer::many(bytes(N) / sizeof(double), count))
+    out.push_back(State(N, std::move(b)));
+  return out;
 }
 
 State State::from_matrix(const Eigen::MatrixXd& r) {
@@ -109,7 +125,7 @@ void State::mirror_superdiagonal() {
 }
 
 void State::clear() {
-  buf_.setZero();
+  buf_.set_zero();
   top_ = 0;
   diagonal_ = true;
 }

@@ -6,6 +6,7 @@
 #include <qbopt/interrupt.hpp>
 #include <qbopt/loss.hpp>
 #include <qbopt/model.hpp>
+#include <qbopt/observables.hpp>
 #include <qbopt/schedule.hpp>
 #include <vector>
 
@@ -105,6 +106,9 @@ class LossEvaluator {
   std::vector<State> states_;        // stored states r_k (all, or checkpoints)
   std::vector<State> segment_;       // recomputed states of the current segment
   std::vector<State> next_segment_;  // the previous segment, recomputed concurrently
+  std::vector<State> work_;          // the forward pass's pair r_k, r_k+1
+  std::vector<State> adjoint_;       // Lambda_k+1 and Lambda_k
+  ErgotropyWorkspace ergotropy_;     // the final state's eigensolver
   std::vector<int> batch_of_;        // batch index of each collision
 };
 

@@ -4,6 +4,8 @@
 #include <Eigen/Dense>
 #include <complex>
 #include <cstddef>
+#include <qbopt/zeroed_buffer.hpp>
+#include <vector>
 
 namespace qbopt {
 
@@ -20,6 +22,8 @@ class State {
   static State from_matrix(const Eigen::MatrixXd& r);
   // Zero matrix (for adjoints).
   static State zeros(int N);
+  // `count` zero matrices in one allocation (checkpoints: see ZeroedBuffer::many).
+  static std::vector<State> zeros(int N, std::size_t count);
   // From a complex density matrix in the Fock basis (rho_mn = (-i)^(m-n) r_mn), padded with
   // zeros to N levels. Throws std::invalid_argument when rho is larger than N, not Hermitian,
   // not of the micromaser's phase form (|Im r| above 1e-9 of its largest entry: a state
@@ -61,6 +65,7 @@ class State {
   void clear();
 
  private:
+  State(int N, ZeroedBuffer buf);  // zeros in buf (bytes(N) of it)
   // Each new state starts its matrix at a different multiple of 64 bytes within a 4 KiB page
   // of its buffer. Large buffers all start at the same offset in a page, so element (m, n)
   // of a collision's input and output had equal address bits 0-11, and every load after a
@@ -71,7 +76,7 @@ class State {
   int top_ = 0;
   bool diagonal_ = true;
   int offset_ = 0;        // doubles from buf_'s start to element (-1, -1)
-  Eigen::VectorXd buf_;   // ld x (N+2) column-major with a zero border, after offset_
+  ZeroedBuffer buf_;      // ld x (N+2) column-major with a zero border, after offset_
 };
 
 // Frobenius product <a, b> = sum_mn a_mn b_mn of the full symmetric matrices (the product in

@@ -216,7 +216,7 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("energy", &energy);
   m.def("purity", &purity);
-  m.def("ergotropy", &ergotropy);
+  m.def("ergotropy", static_cast<double (*)(const State&)>(&ergotropy));
   m.def("leakage", &leakage);
   m.def("populations", &populations);
 
