@@ -237,7 +237,8 @@ inline TransposedPair<T> transposed_pair(const Coefficients<T>& k, T ci, T ci1, 
 //   A^T L = C_m C_n L_mn + S_m S_n L_m-1,n-1      B^T L = C_m+1 C_n+1 L_mn + S_m+1 S_n+1 L_m+1,n+1
 //   K^T L = C_m S_n+1 L_m,n+1 - C_m+1 S_n L_m,n-1 + C_n S_m+1 L_m+1,n - C_n+1 S_m L_m-1,n
 // into out_n, out_n1, and the sums over these rows of ((A - B)^T L) r and (K^T L) r into D, K
-// (the q and c derivatives of <L, Phi(r)>). The two columns share their loads and six of the
+// (the q and c derivatives of <L, Phi(r)>): the vectors' terms into accD, accK, summed once per
+// pullback, not per pair. The two columns share their loads and six of the
 // twelve row-vector products; B^T L is formed once and reused (Phi^T L = B + q (A - B) +
 // kappa K): 18 multiply/FMA per element against the forward map's 12. The last rows are one
 // more vector ending on row len-1 whose rows already done are masked out of the sums.
@@ -245,7 +246,7 @@ inline void pullback_column_pair(const double* __restrict C, const double* __res
                                  double kappa, const double* __restrict X,
                                  const double* __restrict R, int ld, int n, int len,
                                  double* __restrict out_n, double* __restrict out_n1, double& D,
-                                 double& K) {
+                                 double& K, detail::Vec& accD, detail::Vec& accK) {
   using detail::broadcast;
   using detail::load;
   using detail::pin;
@@ -276,7 +277,6 @@ inline void pullback_column_pair(const double* __restrict C, const double* __res
   const Coefficients<Vec> k{broadcast(Cn),  broadcast(Cn1), broadcast(Cn2),
                             broadcast(Sn),  broadcast(Sn1), broadcast(Sn2)};
   const Vec vq = broadcast(q), vk = broadcast(kappa);
-  Vec accD{}, accK{};
   // Rows i .. i+kLanes-1 (column_pair_vectors); mask keeps rows two vectors cover out of the
   // sums once.
   column_pair_vectors(a, b, c, d, cm, sm, m0, len,
@@ -287,13 +287,9 @@ inline void pullback_column_pair(const double* __restrict C, const double* __res
                         detail::store(out_n + i, t.tB + vq * t.tD + vk * t.tK);
                         detail::store(out_n1 + i, t.uB + vq * t.uD + vk * t.uK);
                         const Vec w0 = load(r0 + i) * mask, w1 = load(r1 + i) * mask;
-                        accD += t.tD * w0 + t.uD * w1;
-                        accK += t.tK * w0 + t.uK * w1;
+                        accD = t.uD * w1 + (t.tD * w0 + accD);  // two FMAs, no add
+                        accK = t.uK * w1 + (t.tK * w0 + accK);
                       });
-  for (int j = 0; j < detail::kLanes; ++j) {
-    D += accD[j];
-    K += accK[j];
-  }
 }
 
 // First column of part t of nt of the columns 0..T, cut so that the parts hold equal numbers
@@ -569,11 +565,12 @@ void Micromaser::pullback(const Qubit& qubit, const State& r, const State& lambd
   };
   // Columns n and n+1 together on rows n+1 .. T (pullback_column_pair), then the diagonal
   // element of column n+1, which counts once in the symmetric products.
+  detail::Vec accD{}, accK{};  // the pairs' vector sums (into dA, dK at the end)
   auto pair = [&](int n) {
     const int m0 = n + 1;
     double D = 0, K = 0;
     pullback_column_pair(C, S, q, kappa, X, R, ld, n, T - n, Y + m0 + n * ld,
-                         Y + m0 + (n + 1) * ld, D, K);
+                         Y + m0 + (n + 1) * ld, D, K, accD, accK);
     const double* b_ = X + m0 + n * ld;
     const double* c_ = X + m0 + (n + 1) * ld;
     const double* d_ = X + m0 + (n + 2) * ld;
@@ -597,6 +594,10 @@ void Micromaser::pullback(const Qubit& qubit, const State& r, const State& lambd
       pair(n);
     }
     if (n == T) single(n, 1);
+  }
+  for (int j = 0; j < detail::kLanes; ++j) {
+    dA += 2 * accD[j];
+    dK += 2 * accK[j];
   }
   lambda_out.set_top(T);
   lambda_out.set_diagonal(false);
