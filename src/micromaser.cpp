@@ -563,6 +563,21 @@ void Micromaser::pullback(const Qubit& qubit, const State& r, const State& lambd
         2 * k -
         (cm[0] * Sn1 * xr[0] - cm[1] * Sn * xl[0] + Cn * sm[1] * x0[1] - Cn1 * sm[0] * x0[-1]) * r0;
   };
+  // The diagonal element (n, n): single(n, 1) without its loop and reductions (they cost 13%
+  // of a pullback at N = 150 when run once per column pair).
+  auto diagonal = [&](int n) {
+    const double* x0 = X + n + n * ld;
+    const double Cn = C[n], Cn1 = C[n + 1], Sn = S[n], Sn1 = S[n + 1];
+    const double tA = C[n] * Cn * x0[0] + S[n] * Sn * x0[-ld - 1];
+    const double tB = C[n + 1] * Cn1 * x0[0] + S[n + 1] * Sn1 * x0[ld + 1];
+    const double tK = C[n] * Sn1 * x0[ld] - C[n + 1] * Sn * x0[-ld] + Cn * S[n + 1] * x0[1] -
+                      Cn1 * S[n] * x0[-1];
+    Y[n + n * ld] = q * tA + (1 - q) * tB + kappa * tK;
+    const double r = R[n + n * ld];
+    dA += tA * r;
+    dB += tB * r;
+    dK += tK * r;
+  };
   // Columns n and n+1 together on rows n+1 .. T (pullback_column_pair), then the diagonal
   // element of column n+1, which counts once in the symmetric products.
   detail::Vec accD{}, accK{};  // the pairs' vector sums (into dA, dK at the end)
@@ -590,10 +605,10 @@ void Micromaser::pullback(const Qubit& qubit, const State& r, const State& lambd
   } else {
     int n = 0;
     for (; n + 1 <= T; n += 2) {
-      single(n, 1);
+      diagonal(n);
       pair(n);
     }
-    if (n == T) single(n, 1);
+    if (n == T) diagonal(n);
   }
   for (int j = 0; j < detail::kLanes; ++j) {
     dA += 2 * accD[j];
