@@ -30,14 +30,17 @@ inline Vec broadcast(double x) { return Vec{} + x; }
 // Vectors shifted by one row: row_before(p, x) = (p[kLanes-1], x[0], .., x[kLanes-2]), the rows
 // i-1 .. i+kLanes-2 from the vectors at rows i-kLanes and i; row_after(x, nx) = (x[1], ..,
 // x[kLanes-1], nx[0]), the rows i+1 .. i+kLanes from the vectors at i and i+kLanes.
-// kCheapShift: one instruction (AVX-512 valignq), cheaper than a load straddling two cache
-// lines; with AVX2 a shift across the two 128-bit halves takes two, and the kernels load.
+// kCheapShift: the kernels take rows i-1, i+1 from these shifts rather than from loads that
+// straddle two cache lines: one instruction with AVX-512 (valignq), two with AVX2 (across
+// the 128-bit halves); with SSE2 the kernels load.
 typedef long long Index __attribute__((vector_size(kLanes * sizeof(long long))));
 #if defined(__AVX512F__)
 inline constexpr bool kCheapShift = true;
 inline constexpr Index kBefore = {7, 8, 9, 10, 11, 12, 13, 14}, kAfter = {1, 2, 3, 4, 5, 6, 7, 8};
 #elif defined(__AVX__)
-inline constexpr bool kCheapShift = false;
+// Two instructions with 4-double vectors, yet faster than the loads straddling two lines
+// (AVX2 build on Zen 5: 7.9 -> 6.9 us per collision at N = 150, 55.8 -> 47.2 at N = 400).
+inline constexpr bool kCheapShift = true;
 inline constexpr Index kBefore = {3, 4, 5, 6}, kAfter = {1, 2, 3, 4};
 #else
 inline constexpr bool kCheapShift = false;
