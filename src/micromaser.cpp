@@ -534,49 +534,49 @@ void Micromaser::pullback(const Qubit& qubit, const State& r, const State& lambd
   //   K^T L = C_m S_n+1 L_m,n+1 - C_m+1 S_n L_m,n-1 + C_n S_m+1 L_m+1,n - C_n+1 S_m L_m-1,n
   // and <L, A r> = <A^T L, r> etc. give the parameter derivatives in the same pass.
   // Column n, rows n .. n+len-1 (the first on the diagonal).
-  auto single = [&](int n, int len) {
+  // A^T L, B^T L and K^T L at element (n+i, n) (the formulas above).
+  struct Terms {
+    double A, B, K;
+  };
+  auto terms = [&](int n, int i) -> Terms {
     const double* x0 = X + n + n * ld;
     const double* xl = x0 - ld;
     const double* xr = x0 + ld;
-    const double* rr = R + n + n * ld;
     const double* cm = C + n;
     const double* sm = S + n;
-    double* y = Y + n + n * ld;
     const double Cn = C[n], Cn1 = C[n + 1], Sn = S[n], Sn1 = S[n + 1];
+    return {cm[i] * Cn * x0[i] + sm[i] * Sn * xl[i - 1],
+            cm[i + 1] * Cn1 * x0[i] + sm[i + 1] * Sn1 * xr[i + 1],
+            cm[i] * Sn1 * xr[i] - cm[i + 1] * Sn * xl[i] + Cn * sm[i + 1] * x0[i + 1] -
+                Cn1 * sm[i] * x0[i - 1]};
+  };
+  auto single = [&](int n, int len) {
+    const double* rr = R + n + n * ld;
+    double* y = Y + n + n * ld;
     double a = 0, b = 0, k = 0;
 #pragma omp simd reduction(+ : a, b, k)
     for (int i = 0; i < len; ++i) {
-      const double tA = cm[i] * Cn * x0[i] + sm[i] * Sn * xl[i - 1];
-      const double tB = cm[i + 1] * Cn1 * x0[i] + sm[i + 1] * Sn1 * xr[i + 1];
-      const double tK = cm[i] * Sn1 * xr[i] - cm[i + 1] * Sn * xl[i] + Cn * sm[i + 1] * x0[i + 1] -
-                        Cn1 * sm[i] * x0[i - 1];
-      y[i] = q * tA + (1 - q) * tB + kappa * tK;
-      a += tA * rr[i];
-      b += tB * rr[i];
-      k += tK * rr[i];
+      const Terms t = terms(n, i);
+      y[i] = q * t.A + (1 - q) * t.B + kappa * t.K;
+      a += t.A * rr[i];
+      b += t.B * rr[i];
+      k += t.K * rr[i];
     }
     // Symmetric matrices: off-diagonal elements count twice, the diagonal one once.
-    const double r0 = rr[0];
-    dA += 2 * a - (cm[0] * Cn * x0[0] + sm[0] * Sn * xl[-1]) * r0;
-    dB += 2 * b - (cm[1] * Cn1 * x0[0] + sm[1] * Sn1 * xr[1]) * r0;
-    dK +=
-        2 * k -
-        (cm[0] * Sn1 * xr[0] - cm[1] * Sn * xl[0] + Cn * sm[1] * x0[1] - Cn1 * sm[0] * x0[-1]) * r0;
+    const Terms t0 = terms(n, 0);
+    dA += 2 * a - t0.A * rr[0];
+    dB += 2 * b - t0.B * rr[0];
+    dK += 2 * k - t0.K * rr[0];
   };
   // The diagonal element (n, n): single(n, 1) without its loop and reductions (they cost 13%
   // of a pullback at N = 150 when run once per column pair).
   auto diagonal = [&](int n) {
-    const double* x0 = X + n + n * ld;
-    const double Cn = C[n], Cn1 = C[n + 1], Sn = S[n], Sn1 = S[n + 1];
-    const double tA = C[n] * Cn * x0[0] + S[n] * Sn * x0[-ld - 1];
-    const double tB = C[n + 1] * Cn1 * x0[0] + S[n + 1] * Sn1 * x0[ld + 1];
-    const double tK = C[n] * Sn1 * x0[ld] - C[n + 1] * Sn * x0[-ld] + Cn * S[n + 1] * x0[1] -
-                      Cn1 * S[n] * x0[-1];
-    Y[n + n * ld] = q * tA + (1 - q) * tB + kappa * tK;
+    const Terms t = terms(n, 0);
+    Y[n + n * ld] = q * t.A + (1 - q) * t.B + kappa * t.K;
     const double r = R[n + n * ld];
-    dA += tA * r;
-    dB += tB * r;
-    dK += tK * r;
+    dA += t.A * r;
+    dB += t.B * r;
+    dK += t.K * r;
   };
   // Columns n and n+1 together on rows n+1 .. T (pullback_column_pair), then the diagonal
   // element of column n+1, which counts once in the symmetric products.
@@ -586,19 +586,10 @@ void Micromaser::pullback(const Qubit& qubit, const State& r, const State& lambd
     double D = 0, K = 0;
     pullback_column_pair(C, S, q, kappa, X, R, ld, n, T - n, Y + m0 + n * ld,
                          Y + m0 + (n + 1) * ld, D, K, accD, accK);
-    const double* b_ = X + m0 + n * ld;
-    const double* c_ = X + m0 + (n + 1) * ld;
-    const double* d_ = X + m0 + (n + 2) * ld;
-    const double* cm = C + m0;
-    const double* sm = S + m0;
-    const double Cn1 = C[n + 1], Cn2 = C[n + 2], Sn1 = S[n + 1], Sn2 = S[n + 2];
+    const Terms u = terms(n + 1, 0);
     const double r11 = R[m0 + (n + 1) * ld];
-    const double uA = cm[0] * Cn1 * c_[0] + sm[0] * Sn1 * b_[-1];
-    const double uB = cm[1] * Cn2 * c_[0] + sm[1] * Sn2 * d_[1];
-    const double uK =
-        cm[0] * Sn2 * d_[0] - cm[1] * Sn1 * b_[0] + Cn1 * sm[1] * c_[1] - Cn2 * sm[0] * c_[-1];
-    dA += 2 * D - (uA - uB) * r11;  // dA accumulates <(A - B)^T L, r> here (dB stays 0)
-    dK += 2 * K - uK * r11;
+    dA += 2 * D - (u.A - u.B) * r11;  // dA accumulates <(A - B)^T L, r> here (dB stays 0)
+    dK += 2 * K - u.K * r11;
   };
   if (band < N_) {
     for (int n = 0; n <= T; ++n) single(n, std::min(T, n + band) - n + 1);
