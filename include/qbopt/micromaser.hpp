@@ -4,6 +4,7 @@
 #include <limits>
 #include <numbers>
 #include <qbopt/model.hpp>
+#include <qbopt/zeroed_buffer.hpp>
 #include <vector>
 
 namespace qbopt {
@@ -44,7 +45,7 @@ class Micromaser final : public CollisionModel {
   struct Tables {
     double g = std::numeric_limits<double>::quiet_NaN();
     // 64-byte aligned: C_m and row m of a State column start a line together.
-    std::vector<double, Eigen::aligned_allocator<double>> C, S, dC, dS;
+    ZeroedBuffer C, S, dC, dS;
     void fill(double g, int N);
   };
 

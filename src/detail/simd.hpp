@@ -17,6 +17,10 @@ inline constexpr int kLanes = 4;
 inline constexpr int kLanes = 2;
 #endif
 
+// Doubles per 64-byte cache line (every x86-64 core): State columns and the coefficient
+// tables start their aligned rows on a line (State::leading_dimension).
+inline constexpr int kLineDoubles = 64 / sizeof(double);
+
 typedef double Vec __attribute__((vector_size(kLanes * sizeof(double))));
 
 inline Vec load(const double* p) {  // unaligned
