@@ -269,7 +269,7 @@ struct SamplingFlags {
 // The simulate command's result (its --out JSON document), after c.finish() and sf.finish().
 json simulate_json(const Common& c, const SamplingFlags& sf, const RunContext& ctx) {
   const long n = c.schedule.collisions();
-  c.check(simulate_memory(c.nc, n, sf.count(n)), "simulate");
+  c.check(simulate_memory(c.nc, n, sf.count(n), c.config.spec().scratch_states), "simulate");
   const auto model = c.config.make();
   SimulateOptions opt;
   sf.to(opt);
@@ -375,7 +375,7 @@ json loss_json(const Common& c, const LossOpts& lo, bool with_gradient, const Ru
   // sparsest plan does not fit --max-memory, refuse with that plan.
   opt.memory_budget = c.gradient_budget();
   opt.initial = c.initial;
-  const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), opt);
+  const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), opt, c.config.spec().scratch_states);
   c.check({plan.bytes, plan.describe()}, "loss");
   LossEvaluator ev(opt);
   SpectralPenaltyValue sp;
@@ -506,7 +506,7 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
   {
     GradientOptions g;
     g.memory_budget = c.gradient_budget();
-    const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), g);
+    const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), g, c.config.spec().scratch_states);
     c.check({plan.bytes, plan.describe()}, "optimize");
     st.memory_budget = g.memory_budget;
   }
@@ -617,7 +617,7 @@ int run_state(Common& c, const StateFlags& sf) {
   auto file = open_json_out(c.out);
   // The run, the final state and the kept ones as JSON, and a Wigner grid for each.
   const long written = static_cast<long>(keep.size()) + 1;
-  MemoryEstimate need = simulate_memory(c.nc, n);
+  MemoryEstimate need = simulate_memory(c.nc, n, 0, c.config.spec().scratch_states);
   const MemoryEstimate st = states_memory(c.nc, written);
   need = {need.bytes + st.bytes, need.what + ", " + st.what};
   if (!xs.empty()) {

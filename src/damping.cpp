@@ -161,8 +161,11 @@ void scale_region(State& x, double f, const Region& reg) {
 }
 
 // Per-thread scratch states (apply and pullback may run on two threads at once).
+constexpr int kScratchSlots = 4;
+static_assert(CavityDamping::kScratchStates == kScratchSlots + 3,
+              "derivatives() holds three more states (u1, vacc, uacc)");
 State& scratch(int slot, int N) {
-  thread_local State s[4];
+  thread_local State s[kScratchSlots];
   if (s[slot].dim() != N) s[slot] = State::zeros(N);
   return s[slot];
 }

@@ -223,7 +223,7 @@ LossEvaluation LossEvaluator::operator()(const CollisionModel& model, const Sche
         request[b].controls |= 1u << i;
   }
 
-  const GradientPlan plan = plan_gradient(N, n, options_);
+  const GradientPlan plan = plan_gradient(N, n, options_, model.spec().scratch_states);
   const bool multilevel = grad && plan.multilevel;
   const long stride = multilevel ? n : plan.stride;
   const bool store_all = grad && !multilevel && stride == 1;
@@ -511,10 +511,17 @@ long long reversal_cost(long l, long s) {
   return static_cast<long long>(r) * l - binomial(s + 2, r - 1);
 }
 
-GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
+GradientPlan plan_gradient(int N, long n, const GradientOptions& o, int scratch_states) {
   const std::size_t sb = State::bytes(N);
-  // E_k for every k, the batch index of every collision, and the State objects' own sizes.
-  const std::size_t per_run = (sizeof(double) + sizeof(int)) * static_cast<std::size_t>(n + 1);
+  // E_k for every k, the batch index of every collision, and the ergotropy's workspace.
+  const std::size_t per_run = (sizeof(double) + sizeof(int)) * static_cast<std::size_t>(n + 1) +
+                              ErgotropyWorkspace::bytes(N);
+  // The model's scratch states on each thread that runs it (two with the pipeline).
+  auto scratch = [&](GradientPlan& p) {
+    p.ergotropy_bytes = ErgotropyWorkspace::bytes(N);
+    p.scratch_states = static_cast<std::size_t>(scratch_states) * (p.pipeline ? 2 : 1);
+    p.bytes += p.scratch_states * sb;
+  };
   auto make = [&](long stride, bool pipeline) {
     GradientPlan p;
     p.state_bytes = sb;
@@ -532,11 +539,13 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
     p.recomputed = p.stride > 1 ? n - (n + p.stride - 1) / p.stride : 0;
     p.recompute_factor = static_cast<double>(p.recomputed) / static_cast<double>(n);
     p.bytes = p.states * sb + per_run;
+    scratch(p);
     return p;
   };
-  // Multi-level: the work pair and the adjoint pair, and `slots` packed checkpoints.
+  // Multi-level (one thread): the work pair, the adjoint pair, the model's scratch and `slots`
+  // packed checkpoints.
   const std::size_t slot_bytes = sizeof(double) * packed_size(N - 1) + sizeof(PackedState);
-  const std::size_t fixed = 4 * sb + per_run;
+  const std::size_t fixed = 4 * sb + per_run + static_cast<std::size_t>(scratch_states) * sb;
   auto multilevel = [&](long slots) {
     GradientPlan p;
     p.state_bytes = sb;
@@ -548,6 +557,8 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o) {
     p.slots = std::max(0L, std::min(slots, n - 1));
     p.states = 4;
     p.bytes = fixed + static_cast<std::size_t>(p.slots) * slot_bytes;
+    p.scratch_states = static_cast<std::size_t>(scratch_states);  // one thread, in `fixed`
+    p.ergotropy_bytes = ErgotropyWorkspace::bytes(N);
     const std::vector<long> chain = checkpoint_chain(n, p.slots);
     p.recomputed = reversal_cost(n, p.slots) - (chain.empty() ? 0 : chain.back());
     p.recompute_factor = static_cast<double>(p.recomputed) / static_cast<double>(n);
@@ -598,6 +609,8 @@ std::string GradientPlan::describe() const {
       s += " (a checkpoint every " + std::to_string(stride) + " collisions" +
            (pipeline ? ", two segment buffers" : ", one segment buffer") + ")";
   }
+  if (scratch_states > 0) s += ", " + std::to_string(scratch_states) + " model scratch states";
+  s += ", the ergotropy's workspace of " + format_bytes(ergotropy_bytes);
   if (over_budget) s += ", the fewest this gradient can do with";
   return s;
 }

@@ -5,8 +5,9 @@ namespace qbopt {
 
 namespace {
 // Per-thread intermediate states (apply and pullback may run on two threads at once).
+constexpr int kScratchSlots = 3;
 State& scratch(int slot, int N) {
-  thread_local State s[3];
+  thread_local State s[kScratchSlots];
   if (s[slot].dim() != N) s[slot] = State::zeros(N);
   return s[slot];
 }
@@ -34,6 +35,7 @@ const ModelSpec& LossyMicromaser::model_spec() {
            "regular: every gap is tau, exp(tau L); poisson: exponential gaps, (1 - tau L)^-1",
            {"regular", "poisson"}},
       },
+      kScratchSlots + CavityDamping::kScratchStates,
   };
   return spec;
 }

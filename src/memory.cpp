@@ -67,13 +67,16 @@ std::size_t parse_bytes(const std::string& text, const std::string& what) {
   return static_cast<std::size_t>(v * scale);
 }
 
-MemoryEstimate simulate_memory(int N, long n, long samples) {
-  const std::size_t states = 2 * State::bytes(N) + 16 * static_cast<std::size_t>(N) * N;
+MemoryEstimate simulate_memory(int N, long n, long samples, int scratch_states) {
+  const std::size_t states = (2 + static_cast<std::size_t>(std::max(0, scratch_states))) *
+                                 State::bytes(N) +
+                             16 * static_cast<std::size_t>(N) * N;
   const std::size_t traj = sizeof(double) * static_cast<std::size_t>(n + 1);
   // A Sample, and its 5 numbers as JSON values (16 bytes) with ~25 characters of text each.
   const std::size_t per_sample = sizeof(Sample) + 5 * (16 + 25);
   const std::size_t samp = per_sample * static_cast<std::size_t>(std::max(0L, samples));
-  std::string what = "2 states of " + format_bytes(State::bytes(N)) + ", rho, and " +
+  std::string what = std::to_string(2 + std::max(0, scratch_states)) + " states of " +
+                     format_bytes(State::bytes(N)) + ", rho, and " +
                      format_bytes(traj) + " of E_k for " + std::to_string(n) + " collisions";
   if (samples > 0)
     what += ", " + std::to_string(samples) + " samples (" + format_bytes(samp) + ")";
@@ -96,13 +99,13 @@ MemoryEstimate wigner_memory(long nx, long np) {
   return {pts * per_point, std::to_string(nx) + " x " + std::to_string(np) + " Wigner grid"};
 }
 
-MemoryEstimate noise_memory(int N, long n, int trajectories) {
+MemoryEstimate noise_memory(int N, long n, int trajectories, int scratch_states) {
   int threads = 1;
 #ifdef _OPENMP
   threads = omp_get_max_threads();
 #endif
   const int at_once = std::max(1, std::min(threads, trajectories));
-  const MemoryEstimate one = simulate_memory(N, n);
+  const MemoryEstimate one = simulate_memory(N, n, 0, scratch_states);
   const std::size_t per = one.bytes + sizeof(Batch) * static_cast<std::size_t>(n);
   return {per * static_cast<std::size_t>(at_once),
           std::to_string(at_once) + " trajectories at once, each " + format_bytes(per) +

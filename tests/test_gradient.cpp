@@ -414,7 +414,8 @@ TEST(MultiLevelCheckpointing, PlanFitsTheBudgetAtAnySize) {
   EXPECT_EQ(p.state_bytes, 8u * 5008 * 5002 + 4096);
   EXPECT_EQ(p.slots, 2);  // the four states exceed 256 MiB: two slots on top of them
   EXPECT_TRUE(p.over_budget);
-  EXPECT_LE(p.bytes, o.memory_budget + 4 * p.state_bytes + 12 * 1001);
+  EXPECT_LE(p.bytes, o.memory_budget + 4 * p.state_bytes + 12 * 1001 + p.ergotropy_bytes);
+  EXPECT_EQ(p.ergotropy_bytes, 4u * 8 * 5000 * 5000);  // four N x N matrices of doubles
   // N = 150, 10^6 collisions: the one-level plans need ~2 sqrt(n) = 2000 states (370 MiB).
   p = plan_gradient(150, 1000000, o);
   std::cout << "N 150, n 1e6: " << p.describe() << ", " << format_bytes(p.bytes) << "\n";

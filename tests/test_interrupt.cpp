@@ -148,6 +148,29 @@ TEST(Interrupt, OptimizeRecordsEveryStart) {
   EXPECT_TRUE(std::isfinite(r.best.merit.value));
 }
 
+// The estimate counts the ergotropy's workspace once and the model's scratch states on every
+// thread that runs the model: two with the pipeline (one forward, one adjoint), else one.
+TEST(GradientPlan, CountsTheModelScratchAndTheErgotropyWorkspace) {
+  const int lossy = LossyMicromaser::model_spec().scratch_states;
+  EXPECT_EQ(lossy, 10);  // 3 of its own, 4 of the gap map, 3 more in the gap's derivatives
+  EXPECT_EQ(Micromaser::model_spec().scratch_states, 0);
+  GradientOptions o;
+  o.pipeline = true;
+  const GradientPlan base = plan_gradient(150, 1000, o);
+  const GradientPlan p = plan_gradient(150, 1000, o, lossy);
+  ASSERT_TRUE(p.pipeline);
+  EXPECT_EQ(p.bytes - base.bytes, 2 * 10 * State::bytes(150));
+  EXPECT_EQ(p.scratch_states, 20u);
+  EXPECT_NE(p.describe().find("20 model scratch states"), std::string::npos);
+  EXPECT_GE(base.bytes, base.states * base.state_bytes + ErgotropyWorkspace::bytes(150));
+  o.pipeline = false;
+  EXPECT_EQ(plan_gradient(150, 1000, o, lossy).bytes - plan_gradient(150, 1000, o).bytes,
+            10 * State::bytes(150));
+  // simulate: the two states, the model's scratch and rho.
+  EXPECT_EQ(simulate_memory(150, 100, 0, lossy).bytes - simulate_memory(150, 100).bytes,
+            10 * State::bytes(150));
+}
+
 TEST(GradientPlan, FallsBackWithinTheBudget) {
   GradientOptions o;
   o.pipeline = true;

@@ -20,6 +20,9 @@ enum class Arrivals { regular = 0, poisson = 1 };
 class CavityDamping {
  public:
   CavityDamping(int N, double kappa_tau, double n_th, Arrivals arrivals);
+  // Full states one thread of apply(), apply_transpose() and derivatives() holds at once:
+  // four per-thread scratch states and the three of derivatives().
+  static constexpr int kScratchStates = 7;
 
   int dim() const { return N_; }
   bool identity() const { return kappa_tau_ == 0.0; }

@@ -40,8 +40,7 @@ struct GradientOptions {
   // other runs the adjoint through the one after it (LossEvaluator). Measured on a 2-vCPU
   // Zen 5 VM, 1000 collisions at N = 150: 11.5-12.2 ms against 15.6-17.0 ms on one core
   // (bench_gradient). Callers turn it off when the cores run other work (parallel starts,
-  // sweep tasks, --threads 1). The second thread's model scratch (the lossy model keeps a few
-  // thread_local states per thread) is not in GradientPlan's estimate.
+  // sweep tasks, --threads 1).
   bool pipeline = true;
   // Polled every poll_interval(N) collisions in the forward and backward passes; true makes
   // the evaluation throw Interrupted.
@@ -59,7 +58,10 @@ struct GradientPlan {
   long slots = 0;
   std::size_t slot_bytes = 0;  // one packed slot: the lower triangle of N levels
   std::size_t states = 0;      // full states held at once: checkpoints, segments, work, adjoint
-  std::size_t bytes = 0;       // all of it plus E_k and the batch index of every collision
+  std::size_t scratch_states = 0;  // the model's scratch states, on all threads that run it
+  std::size_t ergotropy_bytes = 0;  // the ergotropy's dense workspace (ErgotropyWorkspace)
+  // All of it plus E_k, the batch index of every collision and the ergotropy's workspace.
+  std::size_t bytes = 0;
   bool over_budget = false;    // even the sparsest plan exceeds memory_budget
   std::size_t state_bytes = 0;
   // Applications of the collision map in the backward pass (recomputation), in total.
@@ -68,8 +70,10 @@ struct GradientPlan {
   // "68 states of 191 MiB (a checkpoint every 32 collisions, one segment buffer), ..."
   std::string describe() const;
 };
-// The storage plan of evaluating n collisions at N levels with `options`.
-GradientPlan plan_gradient(int N, long n, const GradientOptions& options);
+// The storage plan of evaluating n collisions at N levels with `options`, for a model that
+// keeps `scratch_states` full states per thread (ModelSpec::scratch_states).
+GradientPlan plan_gradient(int N, long n, const GradientOptions& options,
+                           int scratch_states = 0);
 
 struct LossEvaluation {
   MeritValue merit;  // value, ergotropy, penalty

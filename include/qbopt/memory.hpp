@@ -20,9 +20,10 @@ std::string format_bytes(std::size_t bytes);
 // naming `what` and the text.
 std::size_t parse_bytes(const std::string& text, const std::string& what);
 
-// simulate / state: the state, its successor and the complex density matrix (16 N^2 bytes),
-// plus E_k for every collision (8 bytes each) and `samples` sample points with their JSON.
-MemoryEstimate simulate_memory(int N, long collisions, long samples = 0);
+// simulate / state: the state, its successor, the model's `scratch_states`
+// (ModelSpec::scratch_states) and the complex density matrix (16 N^2 bytes), plus E_k for
+// every collision (8 bytes each) and `samples` sample points with their JSON.
+MemoryEstimate simulate_memory(int N, long collisions, long samples = 0, int scratch_states = 0);
 // `count` full states kept along a run (SimulateOptions::states_at): each state, plus its
 // density matrix as JSON (2 N^2 numbers with their text).
 MemoryEstimate states_memory(int N, long count);
@@ -30,7 +31,7 @@ MemoryEstimate states_memory(int N, long count);
 MemoryEstimate wigner_memory(long nx, long np);
 // A noise ensemble: per trajectory running at once (one per OpenMP thread), its perturbed
 // one-qubit-per-collision schedule and a simulation.
-MemoryEstimate noise_memory(int N, long collisions, int trajectories);
+MemoryEstimate noise_memory(int N, long collisions, int trajectories, int scratch_states = 0);
 
 // Throws std::invalid_argument "needs about X (WHAT), more than BUDGET_NAME = Y" when the
 // estimate exceeds the budget (0 = unknown budget: no check).

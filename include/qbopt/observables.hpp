@@ -36,6 +36,10 @@ ErgotropyWithGradient ergotropy_with_gradient(const State& r);
 // N = 150 on a 2-vCPU VM.)
 class ErgotropyWorkspace {
  public:
+  // The most it holds for N levels: block_, scaled_, gradient_ and the eigenvectors (N x N
+  // each; the solver's vectors are O(N)).
+  static std::size_t bytes(int N) { return 4 * sizeof(double) * static_cast<std::size_t>(N) * N; }
+
   // dW/dr of the last ergotropy_with_gradient call (N x N).
   const Eigen::MatrixXd& gradient() const { return gradient_; }
 

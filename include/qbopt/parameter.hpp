@@ -33,6 +33,9 @@ struct ModelSpec {
   std::string doc;   // one line
   std::vector<ParameterSpec> controls;    // per qubit; controls[0] = c, controls[1] = q
   std::vector<ParameterSpec> parameters;  // global
+  // Full states (State::bytes) that one thread running the model's apply() or pullback()
+  // keeps as scratch, for the memory estimates (plan_gradient, simulate_memory).
+  int scratch_states = 0;
 
   // Index of a control / parameter by name, or -1.
   int control_index(const std::string& name) const;
