@@ -6,6 +6,7 @@
 # from hour to hour, a baseline on one of them measured that vCPU, not the parallel run.
 # Usage: bench/sweep_throughput.sh [build-dir]
 set -euo pipefail
+shopt -s inherit_errexit  # a failing run inside $(...) stops the script
 cd "$(dirname "$0")/.."
 qbopt=${1:-build}/qbopt
 tmp=$(mktemp -d)
@@ -23,6 +24,7 @@ speedup() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { printf "%.2f", (a + b) / 
 on_cpu() {
   local cpu=$1 out=$2
   shift 2
+  [[ $out == "$tmp"/* ]] || { echo "on_cpu: $out is outside $tmp" >&2; exit 1; }
   rm -f "$out"
   wall taskset -c "$cpu" "$@"
 }
@@ -36,12 +38,17 @@ printf 'sweep, 100 tasks: 1 core %.2f s (vCPU 0) / %.2f s (vCPU 1), 2 threads %.
 if command -v mpirun >/dev/null && "$qbopt" sweep --help | grep -q threads; then
   mpi=(mpirun --allow-run-as-root --oversubscribe --bind-to none)
   msweep=(sweep bench/sweep-100.toml --out "$tmp/c.jsonl" --threads 1)
-  # The sweep's own time ("N of M tasks run in T s" on stderr, from the first task handed
+  # The sweep's own time ("N of M tasks run in T s", from the first task handed
   # out to the last line written) leaves out mpirun's start-up and MPI_Init/Finalize, about
   # 0.5 s here whatever the sweep's size: throughput, against the wall time of the command.
-  # (The summary line is on standard output.)
-  own() { sed -n 's/.*tasks run in \([0-9.]*\) s.*/\1/p' "$tmp/err"; }
-  export WALL_OUT="$tmp/err"
+  # The summary line is on standard output, kept in $tmp/summary (WALL_OUT).
+  own() {
+    local t
+    t=$(sed -n 's/.*tasks run in \([0-9.]*\) s.*/\1/p' "$tmp/summary")
+    [ -n "$t" ] || { echo "no summary line from the sweep" >&2; exit 1; }
+    echo "$t"
+  }
+  WALL_OUT="$tmp/summary"
   r0=$(on_cpu 0 "$tmp/c.jsonl" "${mpi[@]}" -np 1 "$qbopt" "${msweep[@]}")
   s0=$(own)
   r1=$(on_cpu 1 "$tmp/c.jsonl" "${mpi[@]}" -np 1 "$qbopt" "${msweep[@]}")

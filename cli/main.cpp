@@ -375,7 +375,8 @@ json loss_json(const Common& c, const LossOpts& lo, bool with_gradient, const Ru
   // sparsest plan does not fit --max-memory, refuse with that plan.
   opt.memory_budget = c.gradient_budget();
   opt.initial = c.initial;
-  const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), opt, c.config.spec().scratch_states);
+  const GradientPlan plan =
+      plan_gradient(c.nc, c.schedule.collisions(), opt, c.config.spec().scratch_states);
   c.check({plan.bytes, plan.describe()}, "loss");
   LossEvaluator ev(opt);
   SpectralPenaltyValue sp;
@@ -503,13 +504,9 @@ json optimize_json(const Common& c, const LossOpts& lo, const OptOpts& oo, const
   const Loss loss = make_loss(lo.loss, lo.settings());
   OptimizeSettings st = optimize_settings(oo);
   if (ctx.threads > 0) st.threads = ctx.threads;
-  {
-    GradientOptions g;
-    g.memory_budget = c.gradient_budget();
-    const GradientPlan plan = plan_gradient(c.nc, c.schedule.collisions(), g, c.config.spec().scratch_states);
-    c.check({plan.bytes, plan.describe()}, "optimize");
-    st.memory_budget = g.memory_budget;
-  }
+  st.memory_budget = c.gradient_budget();
+  c.check(optimize_memory(c.nc, c.schedule.collisions(), st, c.config.spec().scratch_states),
+          "optimize");
   st.initial = c.initial;
   const std::string mode = oo.free_g_mode();
   const bool show = !ctx.quiet && (oo.progress || stderr_is_terminal());

@@ -512,6 +512,7 @@ long long reversal_cost(long l, long s) {
 }
 
 GradientPlan plan_gradient(int N, long n, const GradientOptions& o, int scratch_states) {
+  scratch_states = std::max(0, scratch_states);
   const std::size_t sb = State::bytes(N);
   // E_k for every k, the batch index of every collision, and the ergotropy's workspace.
   const std::size_t per_run = (sizeof(double) + sizeof(int)) * static_cast<std::size_t>(n + 1) +

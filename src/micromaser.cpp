@@ -58,8 +58,9 @@ inline void forward_column(const double* __restrict Cv, const double* __restrict
   }
 }
 
-// Rows from m0 on up to the first whose element starts a 64-byte line (row m: m + 1 a multiple
-// of kLanes in every State column and in the C, S tables; State::leading_dimension).
+// Rows from m0 on up to the first whose element starts an aligned vector, a 64-byte line with
+// AVX-512 and half of one with AVX2 (row m: m + 1 a multiple of kLanes in every State column
+// and in the C, S tables; State::leading_dimension).
 inline int aligned_start(int m0) {
   return (detail::kLanes - (m0 + 1) % detail::kLanes) % detail::kLanes;
 }

@@ -190,7 +190,34 @@ class Objective {
   double last_f_ = 0;
 };
 
+// The two-core gradient pipeline (when asked for by default) only when one start has the
+// machine to itself.
+bool pipeline_for(const OptimizeSettings& settings, int starts_at_once) {
+  return starts_at_once == 1 && settings.threads != 1;
+}
+
 }  // namespace
+
+int concurrent_starts(const OptimizeSettings& settings) {
+#ifdef _OPENMP
+  const int cores = settings.threads > 0 ? settings.threads : omp_get_max_threads();
+#else
+  const int cores = 1;
+#endif
+  return std::max(1, std::min(cores, settings.starts));
+}
+
+MemoryEstimate optimize_memory(int N, long n, const OptimizeSettings& settings,
+                               int scratch_states) {
+  const int at_once = concurrent_starts(settings);
+  GradientOptions g;
+  g.memory_budget = settings.memory_budget;
+  g.pipeline = pipeline_for(settings, at_once);
+  const GradientPlan plan = plan_gradient(N, n, g, scratch_states);
+  if (at_once == 1) return {plan.bytes, plan.describe()};
+  return {plan.bytes * static_cast<std::size_t>(at_once),
+          std::to_string(at_once) + " starts at once, each " + plan.describe()};
+}
 
 OptimizeResult optimize(const ModelConfig& model, const Schedule& start, const FigureOfMerit& merit,
                         const OptimizeSettings& settings, const IterationCallback& callback) {
@@ -261,20 +288,13 @@ OptimizeResult optimize(const ModelConfig& model, const Schedule& given, const L
   for (int s = 1; s < settings.starts; ++s)
     for (int i = 0; i < dim; ++i) initial[s][i] = lb[i] + (ub[i] - lb[i]) * unit(rng);
 
-#ifdef _OPENMP
-  const int cores = settings.threads > 0 ? settings.threads : omp_get_max_threads();
-#else
-  const int cores = 1;
-#endif
-  const int threads = dim > 0 ? std::max(1, std::min(cores, settings.starts)) : 1;
+  const int threads = dim > 0 ? concurrent_starts(settings) : 1;
   GradientOptions gopt;
   gopt.parameters = !settings.free_parameters.empty();
   gopt.should_stop = settings.should_stop;
   gopt.memory_budget = settings.memory_budget;
   gopt.initial = settings.initial;
-  // The two-core gradient pipeline (when asked for by default) only when one start has the
-  // machine to itself.
-  if (threads > 1 || settings.threads == 1) gopt.pipeline = false;
+  gopt.pipeline = pipeline_for(settings, threads);
   LossEvaluator ev(gopt);
   double best = std::numeric_limits<double>::infinity();
   Eigen::VectorXd best_x = x0;

@@ -171,6 +171,28 @@ TEST(GradientPlan, CountsTheModelScratchAndTheErgotropyWorkspace) {
             10 * State::bytes(150));
 }
 
+// optimize() keeps one evaluator per start running at once, each without the pipeline when
+// several run; one start alone pipelines (two segment buffers, the model's scratch twice).
+TEST(GradientPlan, OptimizeCountsOneEvaluatorPerConcurrentStart) {
+  const int lossy = LossyMicromaser::model_spec().scratch_states;
+  GradientOptions serial;
+  serial.pipeline = false;
+  const std::size_t one = plan_gradient(150, 1000, serial, lossy).bytes;
+  OptimizeSettings st;
+  st.starts = 8;
+  st.threads = 2;
+  EXPECT_EQ(concurrent_starts(st), 2);
+  const MemoryEstimate two = optimize_memory(150, 1000, st, lossy);
+  EXPECT_EQ(two.bytes, 2 * one);
+  EXPECT_NE(two.what.find("2 starts at once"), std::string::npos);
+  st.threads = 1;
+  EXPECT_EQ(optimize_memory(150, 1000, st, lossy).bytes, one);
+  st.starts = 1;
+  st.threads = 0;  // all cores, one start: the pipeline
+  EXPECT_EQ(optimize_memory(150, 1000, st, lossy).bytes,
+            plan_gradient(150, 1000, GradientOptions{}, lossy).bytes);
+}
+
 TEST(GradientPlan, FallsBackWithinTheBudget) {
   GradientOptions o;
   o.pipeline = true;

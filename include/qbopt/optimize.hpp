@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <qbopt/gradient.hpp>
+#include <qbopt/memory.hpp>
 #include <qbopt/models.hpp>
 #include <qbopt/stability.hpp>
 #include <string>
@@ -86,6 +87,15 @@ using IterationCallback = std::function<bool(int, int, double)>;
 // `loss` may carry the spectral penalty of the last batch's map (make_loss("eq11-spectral")).
 OptimizeResult optimize(const ModelConfig& model, const Schedule& start, const Loss& loss,
                         const OptimizeSettings& settings, const IterationCallback& callback = {});
+// Starts that run at once: settings.starts on up to settings.threads cores (0: OpenMP's
+// default). Each has its own evaluator, with the two-core gradient pipeline only when one
+// start has the machine to itself (and settings.threads is not 1).
+int concurrent_starts(const OptimizeSettings& settings);
+// What optimize() holds at its peak on N levels and n collisions: one evaluation plan per
+// concurrent start (plan_gradient with settings.memory_budget and the model's scratch states).
+MemoryEstimate optimize_memory(int N, long n, const OptimizeSettings& settings,
+                               int scratch_states);
+
 // The figure of merit alone.
 OptimizeResult optimize(const ModelConfig& model, const Schedule& start, const FigureOfMerit& merit,
                         const OptimizeSettings& settings, const IterationCallback& callback = {});

@@ -233,7 +233,8 @@ PYBIND11_MODULE(_core, m) {
         o.at = collision_indices(at, n, "at");
         o.states_at = collision_indices(states_at, n, "states_at");
         const long count = at.empty() ? std::min<long>(samples, n + 1) : static_cast<long>(o.at.size());
-        MemoryEstimate need = simulate_memory(config.nc(), n, count, config.spec().scratch_states);
+        MemoryEstimate need =
+            simulate_memory(config.nc(), n, count, config.spec().scratch_states);
         if (!o.states_at.empty()) {
           const MemoryEstimate st = states_memory(config.nc(), static_cast<long>(o.states_at.size()));
           need = {need.bytes + st.bytes, need.what + ", " + st.what};
@@ -281,7 +282,8 @@ PYBIND11_MODULE(_core, m) {
     o.parameters = parameters;
     o.initial = initial_state(initial, config.nc());
     o.memory_budget = gradient_budget(max_memory);
-    const GradientPlan plan = plan_gradient(config.nc(), s.collisions(), o, config.spec().scratch_states);
+    const GradientPlan plan =
+        plan_gradient(config.nc(), s.collisions(), o, config.spec().scratch_states);
     check_memory({plan.bytes, plan.describe()}, budget(max_memory), "max_memory");
     const auto model = config.make();
     return interruptible([&](const StopHook& stop) {
@@ -372,10 +374,8 @@ PYBIND11_MODULE(_core, m) {
     for (auto& [k, v] : ranges) st.ranges[k] = v;
     st.validate();
     st.memory_budget = gradient_budget(max_memory);
-    GradientOptions g;
-    g.memory_budget = st.memory_budget;
-    const GradientPlan plan = plan_gradient(config.nc(), s.collisions(), g, config.spec().scratch_states);
-    check_memory({plan.bytes, plan.describe()}, budget(max_memory), "max_memory");
+    check_memory(optimize_memory(config.nc(), s.collisions(), st, config.spec().scratch_states),
+                 budget(max_memory), "max_memory");
     // callback(start, iteration, loss) after each iteration; False stops the run.
     IterationCallback cb;
     if (!callback.is_none())
@@ -450,7 +450,9 @@ PYBIND11_MODULE(_core, m) {
     NoiseSettings ns{sigma, trajectories, seed, samples, {}, nullptr};
     ns.validate();
     ns.initial = initial_state(initial, config.nc());
-    check_memory(noise_memory(config.nc(), s.collisions(), trajectories, config.spec().scratch_states), budget(0),
+    check_memory(noise_memory(config.nc(), s.collisions(), trajectories,
+                              config.spec().scratch_states),
+                 budget(0),
                  "the available memory");
     const auto model = config.make();
     return interruptible([&](const StopHook& stop) {

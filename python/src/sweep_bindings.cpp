@@ -169,7 +169,8 @@ void bind_sweep(py::module_& m) {
         GradientOptions opt;
         opt.gradient = false;
         opt.parameters = false;
-        const GradientPlan plan = plan_gradient(config.nc(), schedule.collisions(), opt, config.spec().scratch_states);
+        const GradientPlan plan =
+            plan_gradient(config.nc(), schedule.collisions(), opt, config.spec().scratch_states);
         check_memory({plan.bytes * static_cast<std::size_t>(threads),
                       std::to_string(threads) + " x " + plan.describe()},
                      available_memory(), "the available memory");
