@@ -517,10 +517,10 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o, int scratch_
   // E_k for every k, the batch index of every collision, and the ergotropy's workspace.
   const std::size_t per_run = (sizeof(double) + sizeof(int)) * static_cast<std::size_t>(n + 1) +
                               ErgotropyWorkspace::bytes(N);
-  // The model's scratch states on each thread that runs it (two with the pipeline).
-  auto scratch = [&](GradientPlan& p) {
+  // The model's scratch states on each of the `threads` that run it.
+  auto add_scratch = [&](GradientPlan& p, int threads) {
     p.ergotropy_bytes = ErgotropyWorkspace::bytes(N);
-    p.scratch_states = static_cast<std::size_t>(scratch_states) * (p.pipeline ? 2 : 1);
+    p.scratch_states = static_cast<std::size_t>(scratch_states) * threads;
     p.bytes += p.scratch_states * sb;
   };
   auto make = [&](long stride, bool pipeline) {
@@ -540,13 +540,13 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o, int scratch_
     p.recomputed = p.stride > 1 ? n - (n + p.stride - 1) / p.stride : 0;
     p.recompute_factor = static_cast<double>(p.recomputed) / static_cast<double>(n);
     p.bytes = p.states * sb + per_run;
-    scratch(p);
+    add_scratch(p, p.pipeline ? 2 : 1);
     return p;
   };
   // Multi-level (one thread): the work pair, the adjoint pair, the model's scratch and `slots`
   // packed checkpoints.
   const std::size_t slot_bytes = sizeof(double) * packed_size(N - 1) + sizeof(PackedState);
-  const std::size_t fixed = 4 * sb + per_run + static_cast<std::size_t>(scratch_states) * sb;
+  const std::size_t fixed = 4 * sb + per_run;
   auto multilevel = [&](long slots) {
     GradientPlan p;
     p.state_bytes = sb;
@@ -558,8 +558,7 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o, int scratch_
     p.slots = std::max(0L, std::min(slots, n - 1));
     p.states = 4;
     p.bytes = fixed + static_cast<std::size_t>(p.slots) * slot_bytes;
-    p.scratch_states = static_cast<std::size_t>(scratch_states);  // one thread, in `fixed`
-    p.ergotropy_bytes = ErgotropyWorkspace::bytes(N);
+    add_scratch(p, 1);
     const std::vector<long> chain = checkpoint_chain(n, p.slots);
     p.recomputed = reversal_cost(n, p.slots) - (chain.empty() ? 0 : chain.back());
     p.recompute_factor = static_cast<double>(p.recomputed) / static_cast<double>(n);
@@ -588,9 +587,11 @@ GradientPlan plan_gradient(int N, long n, const GradientOptions& o, int scratch_
   // One segment buffer: n/s + s is smallest at s = sqrt(n) (~2 sqrt(n) states).
   p = make(std::max(2L, static_cast<long>(std::ceil(std::sqrt(double(n))))), false);
   if (p.bytes <= o.memory_budget) return p;
-  // Multi-level: as many packed slots as the budget holds besides the four states it cannot
-  // do without; when those alone exceed it, the slots get the budget on top of them.
-  const std::size_t room = o.memory_budget > fixed ? o.memory_budget - fixed : o.memory_budget;
+  // Multi-level: as many packed slots as the budget holds besides the four states and the
+  // model's scratch it cannot do without; when those alone exceed it, the slots get the
+  // budget on top of them.
+  const std::size_t needed = multilevel(0).bytes;
+  const std::size_t room = o.memory_budget > needed ? o.memory_budget - needed : o.memory_budget;
   p = multilevel(static_cast<long>(room / slot_bytes));
   p.over_budget = p.bytes > o.memory_budget;
   return p;

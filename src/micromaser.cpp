@@ -430,11 +430,14 @@ inline double column_dot(const double* a, const double* b, int len) {
 void Micromaser::Tables::fill(double coupling, int N) {
   g = coupling;
   // Padded by one at the front so that index n = -1 exists (S_-1 is never used with a
-  // non-zero neighbour; it is 0) and up to n = N+1.
-  C = ZeroedBuffer(N + 3);
-  S = ZeroedBuffer(N + 3);
-  dC = ZeroedBuffer(N + 3);
-  dS = ZeroedBuffer(N + 3);
+  // non-zero neighbour; it is 0) and up to n = N+1. A refill at the same N (a batch with its
+  // own g, tables_for) keeps the buffers: index 0 is never written.
+  if (C.size() != static_cast<std::size_t>(N + 3)) {
+    C = ZeroedBuffer(N + 3);
+    S = ZeroedBuffer(N + 3);
+    dC = ZeroedBuffer(N + 3);
+    dS = ZeroedBuffer(N + 3);
+  }
   double *c = C.data() + 1, *s = S.data() + 1, *dc = dC.data() + 1, *ds = dS.data() + 1;
   for (int n = 0; n <= N + 1; ++n) {
     const double root = std::sqrt(static_cast<double>(n));
